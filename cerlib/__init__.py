@@ -1,0 +1,68 @@
+"""cerlib: continuous emotion recognition after Köprü & Erzin (2020).
+
+The package is imported lazily: ``from cerlib import ccc`` loads NumPy only,
+while ``from cerlib import CERMTL`` loads PyTorch. Every public name below is
+documented in its own module.
+
+Modules, in the order data flows through them::
+
+    features   speech (MFCC-39), body motion (Euler + deltas); pure array functions
+    data       readers for the CreativeIT and RECOLA layouts -> Corpus of Recordings
+    stubs      the synthetic corpora in ``data_stubs/``
+    framing    feature images F_l, the paper's Eq. (1)
+    metrics    CCC / PCC on arrays, rolling CCC
+    losses     CCC / PCC / MSE losses in torch, the multi-task sum
+    models     CER-MTL, CER-STL, Pure CNN, Keras-style parameter counts
+    training   fit / predict, device and seeds
+    plots      figures used by the notebooks (never trains anything)
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "speech_features": "features",
+    "motion_features": "features",
+    "Normaliser": "features",
+    "feature_images": "framing",
+    "CERMTL": "models",
+    "PureCNN": "models",
+    "parameter_count": "models",
+    "ccc": "metrics",
+    "pcc": "metrics",
+    "rolling_ccc": "metrics",
+    "mean_ccc": "metrics",
+    "ccc_loss": "losses",
+    "pcc_loss": "losses",
+    "mse_loss": "losses",
+    "multitask_loss": "losses",
+    "load_corpus": "data",
+    "Corpus": "data",
+    "Recording": "data",
+    "Fold": "data",
+    "make_stubs": "stubs",
+    "fit": "training",
+    "predict": "training",
+    "evaluate": "training",
+    "History": "training",
+    "pick_device": "training",
+    "seed_everything": "training",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    try:
+        module = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'cerlib' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"cerlib.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

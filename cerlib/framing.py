@@ -1,0 +1,181 @@
+"""Feature images: the paper's Eq. (1), Section II.C.
+
+A network that sees one frame at a time sees 16.7 ms of a recording. To give
+it context, frame ``l`` is represented by a *feature image* ``F_l``: ``N``
+feature vectors taken every ``t`` (= ``stride``) frames around ``l``::
+
+    F_l = [f_{l + k t}  for k = -N/2 + 1, ..., N/2]          (P x N)
+
+With N = 20 and t = 10 an image spans (N - 1) t + 1 = 191 frames, about
+3.2 s at 60 fps (the paper rounds this to "N t = 200 frames, 3.3 s").
+
+The printed Eq. (1) and its off-by-one
+--------------------------------------
+The paper prints the image as ``f_{l+1-Nt/2}, ..., f_{l-t}, f_l, f_{l+t},
+..., f_{l+Nt/2}``. Its middle terms step by ``t`` from ``l``, so every term
+should be ``l`` plus a multiple of ``t``; the first term ``l + 1 - Nt/2`` is
+not (with t = 10 it is ``l - 99``, between ``l - 100`` and ``l - 90``). Read
+literally the list is not evenly spaced. The consistent reading, used here,
+keeps the middle terms and the last one: ``k = -N/2 + 1 .. N/2``, i.e. from
+``l - (N/2 - 1) t`` to ``l + (N/2) t``. Note the asymmetry this leaves: the
+image looks one step further into the future than into the past, and frame
+``l`` is column ``N/2 - 1`` (0-based), not the centre.
+
+Edges
+-----
+Indices are clamped to ``[0, T - 1]``: near the start and end of a recording
+the first or last frame repeats. This is done by padding the features once
+(``(N/2 - 1) t`` rows before, ``(N/2) t`` after) and returning a strided
+*view* of the padded array: framing an hour at N = 60 costs one padded copy
+of the features, never N copies.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["feature_images", "frame_offsets", "pad_features", "gather_images"]
+
+
+def _check(n_frames: int, stride: int) -> None:
+    if int(n_frames) != n_frames or n_frames < 2 or n_frames % 2:
+        raise ValueError(
+            f"n_frames must be an even integer >= 2 (Eq. 1 uses N/2), got {n_frames!r}"
+        )
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f"stride must be a positive integer number of frames, got {stride!r}")
+
+
+def frame_offsets(n_frames: int = 20, stride: int = 10) -> np.ndarray:
+    """Offsets, in frames, of the columns of a feature image from its frame ``l``.
+
+    Parameters
+    ----------
+    n_frames : int
+        ``N``, the number of columns (even).
+    stride : int
+        ``t``, frames between two columns.
+
+    Returns
+    -------
+    offsets : np.ndarray, int64, shape (N,)
+        ``k * stride`` for ``k = -N/2 + 1 .. N/2``.
+
+    Examples
+    --------
+    >>> frame_offsets(4, 10).tolist()
+    [-10, 0, 10, 20]
+    """
+    _check(n_frames, stride)
+    half = n_frames // 2
+    return np.arange(-half + 1, half + 1, dtype=np.int64) * int(stride)
+
+
+def pad_features(features, n_frames: int = 20, stride: int = 10):
+    """Pad ``features`` (T, P) by repeating the edge frames, so that every
+    column of every feature image exists.
+
+    Returns an array (or tensor) of shape ``(T + (N - 1) * stride, P)`` whose
+    row ``l + (N/2 - 1) * stride`` is frame ``l``.
+
+    Examples
+    --------
+    >>> pad_features(np.arange(3.0)[:, None], 2, 1)[:, 0].tolist()
+    [0.0, 1.0, 2.0, 2.0]
+    """
+    _check(n_frames, stride)
+    before = (n_frames // 2 - 1) * stride
+    after = (n_frames // 2) * stride
+    if _is_torch(features):
+        import torch
+
+        if features.ndim != 2 or features.shape[0] < 1:
+            raise ValueError(f"features must be (T, P) with T >= 1, got shape {tuple(features.shape)}")
+        return torch.cat(
+            [features[:1].expand(before, -1), features, features[-1:].expand(after, -1)]
+        )
+    features = np.asarray(features)
+    if features.ndim != 2 or features.shape[0] < 1:
+        raise ValueError(f"features must be (T, P) with T >= 1, got shape {features.shape}")
+    return np.pad(features, ((before, after), (0, 0)), mode="edge")
+
+
+def feature_images(features, n_frames: int = 20, stride: int = 10):
+    """All feature images of a recording, as a view: ``images[l] == F_l``.
+
+    Parameters
+    ----------
+    features : np.ndarray or torch.Tensor, shape (T, P)
+        Frame-level features, frames first.
+    n_frames : int, default 20
+        ``N``, columns per image (even). The paper uses 20, 40 and 60.
+    stride : int, default 10
+        ``t``, frames between columns.
+
+    Returns
+    -------
+    images : same type as ``features``, shape (T, P, N)
+        ``images[l, :, j] = features[clip(l + (j - N/2 + 1) * stride, 0, T-1)]``.
+        A read-only strided view of one padded copy of ``features``; index it
+        (``images[batch_idx]``) to get a contiguous (B, P, N) batch.
+
+    Notes
+    -----
+    See the module docstring for the off-by-one in the paper's printed Eq. (1)
+    and why the last column, not the middle one, is furthest from ``l``.
+
+    Examples
+    --------
+    >>> x = np.arange(6, dtype=np.float32)[:, None]      # T=6 frames, P=1
+    >>> feature_images(x, n_frames=4, stride=2)[0, 0].tolist()   # frames -2, 0, 2, 4
+    [0.0, 0.0, 2.0, 4.0]
+    >>> feature_images(x, 4, 2).shape
+    (6, 1, 4)
+    """
+    padded = pad_features(features, n_frames, stride)
+    span = (n_frames - 1) * stride + 1
+    if _is_torch(padded):
+        # unfold gives (T, P, span) as a view; stepping through it keeps it a view
+        return padded.unfold(0, span, 1)[:, :, ::stride]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0)
+    return windows[:, :, ::stride]
+
+
+def gather_images(padded, rows, n_frames: int = 20, stride: int = 10):
+    """Feature images for arbitrary frames of an already padded bank.
+
+    Used by training to draw shuffled batches across many recordings without
+    materialising every image: ``padded`` is the concatenation of several
+    :func:`pad_features` outputs, ``rows`` the padded row index of frame 0 of a
+    recording plus ``l``.
+
+    Parameters
+    ----------
+    padded : torch.Tensor or np.ndarray, shape (R, P)
+    rows : integer array or tensor, shape (B,)
+        Index into ``padded`` of each image's column 0 (that is, frame
+        ``l - (N/2 - 1) * stride`` after padding).
+
+    Returns
+    -------
+    batch : shape (B, P, N), a new contiguous array or tensor.
+
+    Examples
+    --------
+    >>> x = np.arange(6, dtype=np.float32)[:, None]
+    >>> p = pad_features(x, 4, 2)
+    >>> bool((gather_images(p, np.array([3]), 4, 2) == feature_images(x, 4, 2)[3]).all())
+    True
+    """
+    _check(n_frames, stride)
+    steps = np.arange(n_frames) * stride
+    if _is_torch(padded):
+        import torch
+
+        idx = rows[:, None] + torch.as_tensor(steps, device=rows.device)
+        return padded[idx].transpose(1, 2)
+    idx = np.asarray(rows)[:, None] + steps
+    return np.ascontiguousarray(np.asarray(padded)[idx].transpose(0, 2, 1))
+
+
+def _is_torch(x) -> bool:
+    return type(x).__module__.startswith("torch")

@@ -1,0 +1,52 @@
+"""The paper's reported numbers, shipped with the package as data.
+
+``tables()`` returns Tables I-VI as one tidy DataFrame with the columns
+``table, dataset, setting, loss, model, n_frames, task, ccc`` (the same columns
+as cerlib's own results, so the two can be joined and drawn side by side);
+``parameters()`` returns Table V's parameter counts.
+
+Examples
+--------
+>>> t = tables()
+>>> float(t.query("table == 'I' and setting == 'multimodal' and loss == 'ccc' and task == 'activation'").ccc.iloc[0])
+0.38
+>>> int(parameters().set_index("model").loc["CER-MTL", "parameters"])
+5615
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+__all__ = ["tables", "parameters", "TABLE_COLUMNS"]
+
+TABLE_COLUMNS = ("table", "dataset", "setting", "loss", "model", "n_frames", "task", "ccc")
+
+
+def _read(name: str):
+    import pandas as pd
+
+    with resources.files("cerlib").joinpath("paperdata", name).open("r") as handle:
+        return pd.read_csv(handle)
+
+
+def tables(table: str | None = None):
+    """The paper's results; ``table`` ("I" .. "VI") selects one table.
+
+    Returns
+    -------
+    pandas.DataFrame with columns :data:`TABLE_COLUMNS`; ``n_frames`` is a
+    nullable integer (empty for Table VI's published systems), ``loss`` is
+    empty where the paper does not say.
+    """
+    df = _read("tables.csv")
+    df["n_frames"] = df["n_frames"].astype("Int64")
+    if table is not None:
+        if table not in set(df["table"]):
+            raise ValueError(f"table must be one of {sorted(set(df['table']))}, got {table!r}")
+        df = df[df["table"] == table].reset_index(drop=True)
+    return df
+
+
+def parameters():
+    """Table V's parameter counts: columns table, dataset, model, n_frames, parameters."""
+    return _read("params.csv")

@@ -1,0 +1,151 @@
+"""Figures for the course. Plots draw what they are given; they never train.
+
+Every function returns the matplotlib ``Figure`` (end a notebook cell with
+``;`` or ``plt.show()`` so no repr is printed) and labels its axes with units.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .metrics import rolling_ccc
+
+__all__ = ["plot_history", "plot_traces", "plot_feature_image", "TASK_COLOURS", "LOSS_COLOURS"]
+
+TASK_COLOURS = {"activation": "tab:red", "valence": "tab:green", "dominance": "tab:blue"}
+LOSS_COLOURS = {"ccc": "tab:blue", "pcc": "tab:orange", "mse": "tab:gray"}
+
+
+def plot_history(history, *, title: str | None = None):
+    """Learning curves of one :class:`cerlib.training.History`.
+
+    Left: training objective per epoch (and the validation objective, computed
+    over all validation frames at once). Right: validation CCC per task and
+    their mean, with the restored best epoch marked.
+
+    Examples
+    --------
+    >>> fig = plot_history(history)          # doctest: +SKIP
+    """
+    df = history.to_frame()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), constrained_layout=True)
+    left.plot(df["epoch"], df["train_loss"], label="train")
+    if "valid_loss" in df:
+        left.plot(df["epoch"], df["valid_loss"], label="validation")
+    left.set(xlabel="epoch", ylabel=f"objective J ({history.loss} loss)", title="loss")
+    left.legend()
+    for task in history.tasks:
+        column = f"valid_ccc_{task}"
+        if column in df:
+            right.plot(df["epoch"], df[column], label=task, color=TASK_COLOURS.get(task))
+    if "valid_mean_ccc" in df:
+        right.plot(df["epoch"], df["valid_mean_ccc"], "k--", label="mean")
+        if history.best_epoch is not None:
+            right.axvline(history.best_epoch, color="k", lw=0.8, alpha=0.5)
+            right.annotate("best", (history.best_epoch, right.get_ylim()[1]), ha="left", va="top", fontsize=8)
+    right.set(xlabel="epoch", ylabel="CCC", title="validation CCC")
+    right.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_traces(
+    reference: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    tasks: Sequence[str],
+    *,
+    fps: float,
+    start: int = 0,
+    length: int = 256,
+    window: int = 100,
+    title: str | None = None,
+):
+    """The paper's Figure 2: predicted traces against the reference, with a
+    running CCC over the previous ``window`` predictions.
+
+    Parameters
+    ----------
+    reference : (T, n_tasks) array
+        The annotation (mean of raters).
+    predictions : mapping label -> (T, n_tasks) array
+        One entry per model, e.g. ``{"ccc": ..., "pcc": ..., "mse": ...}``.
+    tasks : names of the columns
+    fps : frame rate of the traces, for a time axis in seconds
+    start, length : which frames to draw (the paper draws 256)
+    window : frames in the running CCC (the paper: 100)
+
+    Returns
+    -------
+    Figure with two rows per task: the traces, then the running CCC.
+
+    Notes
+    -----
+    The running CCC is computed over the whole recording and then cut to the
+    frames drawn, so its first values already see ``window`` predictions.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 6, 400)[:, None]
+    >>> fig = plot_traces(np.sin(t), {"ccc": np.sin(t - 0.2)}, ["activation"], fps=60)
+    """
+    reference = np.atleast_2d(np.asarray(reference).T).T
+    stop = min(start + length, len(reference))
+    if stop - start < 2:
+        raise ValueError(f"nothing to draw: start={start}, length={length}, but only {len(reference)} frames")
+    seconds = np.arange(start, stop) / fps
+    fig, axes = plt.subplots(
+        2 * len(tasks), 1, figsize=(9, 2.6 * len(tasks)), sharex=True, constrained_layout=True,
+        gridspec_kw={"height_ratios": [3, 1.3] * len(tasks)},
+    )
+    for m, task in enumerate(tasks):
+        trace_ax, ccc_ax = axes[2 * m], axes[2 * m + 1]
+        trace_ax.plot(seconds, reference[start:stop, m], color="k", lw=2, label="reference")
+        for label, pred in predictions.items():
+            pred = np.atleast_2d(np.asarray(pred).T).T
+            colour = LOSS_COLOURS.get(label)
+            trace_ax.plot(seconds, pred[start:stop, m], color=colour, lw=1.2, label=f"{label}")
+            running = rolling_ccc(reference[:, m], pred[:, m], window=window)
+            ccc_ax.plot(seconds, running[start:stop], color=colour, lw=1.2)
+        trace_ax.set_ylabel(f"{task}\n(rating units)")
+        ccc_ax.set_ylabel(f"CCC over\n{window} frames")
+        ccc_ax.set_ylim(-1, 1)
+        ccc_ax.axhline(0, color="k", lw=0.5)
+        trace_ax.legend(fontsize=8, ncol=len(predictions) + 1, loc="upper right")
+    axes[-1].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_feature_image(image: np.ndarray, *, feature_names: Sequence[str] | None = None,
+                       stride: int = 10, fps: float = 60.0, ax=None, title: str | None = None):
+    """Draw one feature image F_l (P x N) as a heat map, columns labelled by
+    their offset from frame l in seconds.
+
+    Examples
+    --------
+    >>> fig = plot_feature_image(np.random.default_rng(0).normal(size=(63, 20)))
+    """
+    image = np.asarray(image)
+    n_rows, n_cols = image.shape
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    else:
+        fig = ax.figure
+    offsets = (np.arange(n_cols) - n_cols // 2 + 1) * stride / fps
+    mesh = ax.imshow(image, aspect="auto", cmap="coolwarm", interpolation="nearest",
+                     vmin=-np.abs(image).max(), vmax=np.abs(image).max())
+    ticks = np.arange(0, n_cols, max(1, n_cols // 5))
+    ax.set_xticks(ticks, [f"{offsets[i]:+.2f}" for i in ticks])
+    ax.set_xlabel("column offset from frame l (s)")
+    ax.set_ylabel("feature (row)")
+    if feature_names is not None and len(feature_names) == n_rows and n_rows <= 70:
+        step = max(1, n_rows // 12)
+        ax.set_yticks(np.arange(0, n_rows, step), [feature_names[i] for i in range(0, n_rows, step)], fontsize=7)
+    fig.colorbar(mesh, ax=ax, label="value (z-score)")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -1,0 +1,17 @@
+"""Test-run settings shared by the unit tests and the notebooks under nbval.
+
+Environment variables set here reach the notebook kernels nbval starts, so a
+plain ``pytest`` runs the course in its quiet mode: no progress bars (their
+timings would differ from the stored outputs). Nothing here changes what a
+student sees when running the notebooks in JupyterLab.
+"""
+import os
+import tempfile
+
+os.environ.setdefault("CERLIB_QUIET", "1")
+# librosa compiles with numba on first use; give it a cache it can write.
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cerlib-numba-cache"))
+
+import matplotlib  # noqa: E402  (after the environment is set)
+
+matplotlib.use("Agg")  # this process only; kernels keep their inline backend
