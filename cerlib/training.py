@@ -165,10 +165,12 @@ def _items(data) -> list:
     return items
 
 
-def _unpack(item, tasks: Sequence[str], modalities, need_labels: bool):
+def _unpack(item, model, modalities, need_labels: bool):
     """-> (name, features (T, P) float32, labels (T, M) float32 or None)."""
+    tasks = model.tasks
     if hasattr(item, "features"):  # a Recording
         x = item.inputs(modalities)
+        _check_width(model, item.name, x)
         missing = [t for t in tasks if t not in item.tasks]
         if missing:
             raise ValueError(
@@ -183,6 +185,7 @@ def _unpack(item, tasks: Sequence[str], modalities, need_labels: bool):
     x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"features must be (T, P), got shape {x.shape}")
+    _check_width(model, "array", x)
     if y is not None:
         y = np.asarray(y.detach().cpu() if torch.is_tensor(y) else y, dtype=np.float32)
         if y.ndim == 1:
@@ -195,6 +198,15 @@ def _unpack(item, tasks: Sequence[str], modalities, need_labels: bool):
     elif need_labels:
         raise ValueError("training and validation data need labels: pass (features, labels) pairs or Recordings")
     return "array", x, y
+
+
+def _check_width(model, name: str, x) -> None:
+    if x.shape[1] != model.n_features:
+        raise ValueError(
+            f"{name}: features have P={x.shape[1]} columns but the model expects "
+            f"n_features={model.n_features}; pick `modalities` or build the model with "
+            f"n_features={x.shape[1]}"
+        )
 
 
 class _Bank:
@@ -226,16 +238,9 @@ class _Bank:
 
 
 def _prepare(model, data, modalities, need_labels, normaliser):
-    tasks = model.tasks
     names, xs, ys = [], [], []
     for item in _items(data):
-        name, x, y = _unpack(item, tasks, modalities, need_labels)
-        if x.shape[1] != model.n_features:
-            raise ValueError(
-                f"{name}: features have P={x.shape[1]} columns but the model expects "
-                f"n_features={model.n_features}; pick `modalities` or build the model with "
-                f"n_features={x.shape[1]}"
-            )
+        name, x, y = _unpack(item, model, modalities, need_labels)
         names.append(name)
         xs.append(normaliser.transform(x) if normaliser is not None else x)
         ys.append(y)
@@ -262,6 +267,7 @@ def fit(
     device: str | torch.device | None = None,
     seed: int = 0,
     progress: bool | None = None,
+    cpu_threads: int | None = 1,
 ) -> History:
     """Train ``model`` on feature images of ``train``; early-stop on ``valid``.
 
@@ -293,6 +299,11 @@ def fit(
         :func:`seed_everything` before building it.
     progress : bool, optional
         Show a progress bar (default: on unless ``$CERLIB_QUIET`` is set).
+    cpu_threads : int or None, default 1
+        Torch threads while training on the CPU (restored afterwards). The
+        network is so small that thread start-up costs more than it saves:
+        one thread is several times faster than two on a loaded 2-core
+        machine (``benchmarks/bench_training.py``). None keeps torch's setting.
 
     Returns
     -------
@@ -334,11 +345,14 @@ def fit(
 
     model.to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    history = History(tasks=tuple(model.tasks), loss=loss_name, device=describe_device(dev))
     best_score, best_state, waited = -np.inf, None, 0
     n_draw = len(bank) if frames_per_epoch is None else min(int(frames_per_epoch), len(bank))
     started = time.perf_counter()
 
+    threads_before = torch.get_num_threads()
+    if dev.type == "cpu" and cpu_threads:
+        torch.set_num_threads(int(cpu_threads))
+    history = History(tasks=tuple(model.tasks), loss=loss_name, device=describe_device(dev))
     bar = None
     if progress_enabled(progress):
         from tqdm.auto import tqdm
@@ -384,6 +398,7 @@ def fit(
     except KeyboardInterrupt:
         history.interrupted = True
     finally:
+        torch.set_num_threads(threads_before)
         if bar is not None:
             bar.close()
     if best_state is not None:

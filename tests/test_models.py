@@ -1,0 +1,74 @@
+"""CER-MTL, CER-STL and the Pure CNN: shapes, parameter counts, the two readings."""
+import pytest
+import torch
+from torch import nn
+
+from cerlib import CERMTL, PureCNN, parameter_count
+from cerlib.models import layer_table
+
+
+def test_literal_reading_has_6235_parameters():
+    model = CERMTL()
+    assert parameter_count(model) == 6235
+    # the decomposition the notebook teaches: conv 4,750 + three heads of 495
+    assert sum(p.numel() for p in model.shared.parameters()) == 4750
+    assert all(sum(p.numel() for p in b.parameters()) == 495 for b in model.branches)
+    assert model.branches[0].gru.input_size == 25
+
+
+def test_filters_reading_with_batch_norm_gives_the_papers_5615():
+    model = CERMTL(gru_over="filters", batch_norm=True)
+    assert parameter_count(model) == 5615
+    assert model.branches[0].gru.input_size == 9  # 9-long pooled series per filter
+    # torch alone does not count the running statistics: Keras does
+    assert sum(p.numel() for p in model.parameters()) == 5615 - 50
+
+
+@pytest.mark.parametrize("gru_over", ["time", "filters"])
+@pytest.mark.parametrize("n_frames", [20, 40, 60])
+def test_output_shape(gru_over, n_frames):
+    model = CERMTL(n_frames=n_frames, gru_over=gru_over)
+    assert model(torch.randn(7, 63, n_frames)).shape == (7, 3)
+
+
+def test_stl_is_one_task():
+    model = CERMTL(tasks=["valence"])
+    assert model.name == "CER-STL" and CERMTL().name == "CER-MTL"
+    assert model(torch.randn(4, 63, 20)).shape == (4, 1)
+    assert parameter_count(model) == 4750 + 495
+
+
+def test_tasks_share_only_the_convolution():
+    model = CERMTL()
+    x = torch.randn(16, 63, 20)
+    model(x)[:, 0].sum().backward()
+    assert model.shared[0].weight.grad.abs().sum() > 0
+    assert model.branches[0].gru.weight_ih_l0.grad.abs().sum() > 0
+    untouched = model.branches[1].gru.weight_ih_l0.grad  # valence head: activation's loss does not reach it
+    assert untouched is None or untouched.abs().sum() == 0
+
+
+def test_pure_cnn_is_about_240k_and_has_no_recurrence():
+    model = PureCNN()
+    n = parameter_count(model)
+    assert abs(n - 240_643) / 240_643 < 0.01
+    assert not any(isinstance(m, nn.RNNBase) for m in model.modules())
+    assert model(torch.randn(3, 63, 20)).shape == (3, 3)
+
+
+def test_layer_table_sums_to_the_count_and_shows_shapes():
+    table = layer_table(CERMTL(gru_over="filters", batch_norm=True))
+    assert table["parameters"].sum() == 5615
+    shapes = dict(zip(table["layer"], table["output shape"]))
+    assert shapes["shared.3 (MaxPool1d)"] == (1, 25, 9)
+
+
+def test_wrong_input_shape_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"\(B, 63, 20\)"):
+        CERMTL()(torch.randn(2, 39, 20))
+    with pytest.raises(ValueError, match="gru_over"):
+        CERMTL(gru_over="space")
+    with pytest.raises(ValueError, match="too short"):
+        CERMTL(n_frames=2)
+    with pytest.raises(ValueError, match="distinct"):
+        CERMTL(tasks=["a", "a"])
