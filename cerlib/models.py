@@ -132,6 +132,10 @@ class CERMTL(nn.Module):
         self.n_features, self.n_frames = int(n_features), int(n_frames)
         self.tasks = _check_tasks(tasks)
         self.gru_over, self.batch_norm = gru_over, bool(batch_norm)
+        self.config = dict(n_features=self.n_features, n_frames=self.n_frames, tasks=self.tasks,
+                           gru_over=gru_over, batch_norm=self.batch_norm, n_filters=n_filters,
+                           kernel_size=kernel_size, pool_size=pool_size, gru_units=gru_units,
+                           fc_units=fc_units, fc_activation=fc_activation)
         self.pooled_steps = pooled
         layers: list[nn.Module] = [nn.Conv1d(n_features, n_filters, kernel_size)]
         if batch_norm:
@@ -202,6 +206,8 @@ class PureCNN(nn.Module):
         super().__init__()
         self.n_features, self.n_frames = int(n_features), int(n_frames)
         self.tasks = _check_tasks(tasks)
+        self.config = dict(n_features=self.n_features, n_frames=self.n_frames, tasks=self.tasks,
+                           channels=channels, kernel_size=kernel_size, n_layers=n_layers)
         layers: list[nn.Module] = []
         width = n_features
         for _ in range(n_layers):

@@ -39,7 +39,8 @@ from .framing import gather_images, pad_features
 from .losses import multitask_loss
 from .metrics import mean_ccc
 
-__all__ = ["fit", "predict", "evaluate", "History", "pick_device", "seed_everything", "progress_enabled"]
+__all__ = ["fit", "predict", "evaluate", "History", "pick_device", "describe_device", "seed_everything",
+           "progress_enabled", "save_model", "load_model"]
 
 
 # --------------------------------------------------------------------------- device, seeds, bars
@@ -486,3 +487,42 @@ def _scores(model, xs, labels, loss, alpha, how, device) -> dict:
                            loss=loss, alpha=alpha)
         )
     return scores
+
+
+# --------------------------------------------------------------------------- saving
+def save_model(model: torch.nn.Module, path) -> None:
+    """Save a trained model with what :func:`predict` needs: its constructor
+    arguments, weights, normaliser and framing. Written atomically.
+
+    Examples
+    --------
+    >>> save_model(model, "cer_mtl.pt"); model = load_model("cer_mtl.pt")   # doctest: +SKIP
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    normaliser = getattr(model, "cer_normaliser", None)
+    payload = {
+        "class": type(model).__name__,
+        "config": model.config,
+        "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "normaliser": normaliser.to_dict() if normaliser is not None else None,
+        "framing": _framing(model),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path, device: str | torch.device | None = None) -> torch.nn.Module:
+    """Load a model written by :func:`save_model`, ready for :func:`predict`."""
+    from . import models
+
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    if payload.get("class") not in ("CERMTL", "PureCNN"):
+        raise ValueError(f"{path}: not a cerlib model file (no known 'class' entry)")
+    model = getattr(models, payload["class"])(**payload["config"])
+    model.load_state_dict(payload["state"])
+    model.cer_normaliser = Normaliser.from_dict(payload["normaliser"]) if payload["normaliser"] else None
+    model.cer_framing = payload["framing"]
+    return model.to(pick_device(device)).eval()

@@ -128,3 +128,13 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             pick_device("cuda")
+
+
+def test_save_and_load_give_the_same_predictions(trained, tmp_path):
+    from cerlib.training import load_model, save_model
+
+    model, _, (x, _) = trained
+    save_model(model, tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt", device="cpu")
+    np.testing.assert_array_equal(predict(loaded, x), predict(model, x))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary file left behind

@@ -1,0 +1,45 @@
+"""The notebooks' stored state: what nbval needs to compare, and the course's shape.
+
+nbval (run by the same `pytest`) re-executes every notebook and compares
+outputs; these tests catch what it cannot: stripped or stale notebooks, stored
+errors, missing sections.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+EXPECTED = ["00_start_here", "01_features", "02_data_and_splits", "03_framing", "04_model", "05_losses", "06_training"]
+PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def test_the_course_is_complete():
+    names = [p.stem for p in PATHS]
+    assert names[: len(EXPECTED)] == EXPECTED
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_stored_outputs_are_a_clean_top_to_bottom_run(path):
+    cells = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in cells]
+    assert None not in counts, f"{path.name}: a code cell was not run (nbval would skip or fail it)"
+    assert counts == list(range(1, len(cells) + 1)), f"{path.name}: cells were not run once, in order"
+    errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"{path.name}: stores an error output"
+    assert sum(bool(c["outputs"]) for c in cells) >= len(cells) // 2, f"{path.name}: most cells store no output"
+    streams = "".join(o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", []))
+                      for c in cells for o in c["outputs"] if o["output_type"] == "stream")
+    assert "it/s]" not in streams and "s/it]" not in streams, f"{path.name}: stores a progress bar"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_each_notebook_has_goals_exercises_and_open_questions(path):
+    text = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown").lower()
+    assert "learning goals" in text, f"{path.name}: no learning goals"
+    assert "exercises" in text, f"{path.name}: no exercises"
+    assert "paper leaves open" in text, f"{path.name}: does not say what the paper leaves open"
