@@ -141,9 +141,15 @@ class Knobs:
         expansiveness_deg : arm opening per unit D (degrees)
         lean_deg : torso straightening per unit D (degrees)
         motion_valence_deg : head tilt per unit V (small on purpose)
+        posture_shift_deg, posture_shift_interval_s : affect-free posture changes
+            (crossing arms, shifting weight) of this size, this often
+        action_rate : affect-free stage actions per second (walking, handling
+            props) that triple movement for 1-4 s
+        gesture_style_sd : spread of how much each actor moves (log scale)
     Face (RECOLA; scaled by ``face_strength``)
         face_valence, face_activation : AU intensity / head-motion gains
         face_missing : share of frames where the face is not found ('?')
+        expressivity_sd : spread of how expressive each subject's face is (baselines and gains)
     Annotators
         annotator_lag_s, annotator_scale : ranges drawn per annotator
         annotator_bias_sd, annotator_noise_sd, annotator_noise_timescale_s
@@ -200,11 +206,16 @@ class Knobs:
     expansiveness_deg: float = 25.0
     lean_deg: float = 8.0
     motion_valence_deg: float = 1.0
+    posture_shift_deg: float = 12.0
+    posture_shift_interval_s: float = 8.0
+    action_rate: float = 0.07
+    gesture_style_sd: float = 0.4
     # face
     face_strength: float = 1.0
-    face_valence: float = 1.5
-    face_activation: float = 1.0
+    face_valence: float = 1.0
+    face_activation: float = 0.6
     face_missing: float = 0.01
+    expressivity_sd: float = 0.3
     # annotators
     annotator_lag_s: tuple = (1.0, 3.0)
     annotator_scale: tuple = (0.7, 1.3)
@@ -287,8 +298,10 @@ def _speaker_traits(seed: int, corpus: str, speaker: str, gender: str, k: Knobs)
         "level_db": float(rng.normal(0, 1.5)),
         "rate": float(rng.uniform(4.0, 5.0)),            # syllables per second at A = 0
         "disposition": rng.normal(0, k.speaker_sd, 3),   # mean (A, V, D) across recordings
-        "gesture_style": float(np.exp(rng.normal(0, 0.25))),
-        "rest_pose": rng.normal(0, 4.0, 15),            # degrees, one per rotation channel
+        "gesture_style": float(np.exp(rng.normal(0, k.gesture_style_sd))),
+        "rest_pose": rng.normal(0, 6.0, 15),            # degrees, one per rotation channel
+        "expressivity": float(np.exp(rng.normal(0, k.expressivity_sd))),
+        "au_baseline": rng.normal(0, k.expressivity_sd, 7),
     }
 
 
@@ -497,7 +510,18 @@ def _motion(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, part
     A, V, D = (_at(affect[:, j], CONTROL_RATE, t) for j in range(3))
     talk = _at(np.convolve(speaking, np.ones(30) / 30, mode="same"), CONTROL_RATE, t)
     listen = _at(partner_speaking, CONTROL_RATE, t)
-    energy = traits["gesture_style"] * np.exp(k.gesture_gain * m * A) * (1 + k.speaking_gesture * talk)
+    # Stage actions (walking, handling a prop) have nothing to do with affect.
+    action = np.zeros(n)
+    tt = 0.0
+    while k.action_rate > 0:
+        tt += float(rng.exponential(1.0 / k.action_rate))
+        if tt >= duration:
+            break
+        a, b = int(tt * fps), int(min(duration, tt + float(rng.uniform(1.0, 4.0))) * fps)
+        action[a:b] = 1.0
+    action = np.convolve(action, np.ones(15) / 15, mode="same")
+    energy = (traits["gesture_style"] * np.exp(k.gesture_gain * m * A) * (1 + k.speaking_gesture * talk)
+              * (1 + 2.0 * action))
 
     def gesture(amplitude_deg: float) -> np.ndarray:   # ~1 Hz movement, scaled by energy
         return amplitude_deg * energy * _smooth_noise(rng, n, 0.12 * fps)
@@ -513,16 +537,29 @@ def _motion(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, part
         if i < n and listen[i] > 0.5:
             j = min(n, i + int(0.5 * fps))
             nods[i:j] += 4.0 * np.sin(2 * np.pi * 2.0 * np.arange(j - i) / fps)
-    rest = traits["rest_pose"]
+    # Posture shifts (crossing arms, shifting weight): piecewise constant, eased over 0.5 s.
+    shifts = np.zeros((n, 15))
+    tt, level = 0.0, np.zeros(15)
+    scale = k.posture_shift_deg * np.array([0.3, 0.3, 0.5, 0.3, 0.4, 0.5, 0.4, 0.4, 0.6] + [1.0] * 6)
+    while k.posture_shift_deg > 0:
+        a = int(tt * fps)
+        tt += float(rng.exponential(k.posture_shift_interval_s))
+        shifts[a:int(min(tt, duration) * fps)] = level
+        if tt >= duration:
+            break
+        level = rng.normal(0, 1, 15) * scale
+    shifts = signal.fftconvolve(np.pad(shifts, ((15, 15), (0, 0)), mode="edge"),
+                                np.ones((31, 1)) / 31, mode="valid", axes=0)
+    rest = traits["rest_pose"] + shifts
     open_arms = 15.0 + k.expansiveness_deg * m * D
     cols = [
         drift(2.0), 95.0 + drift(0.5), drift(2.0),                                     # Hips position
-        rest[0] + gesture(1.0), rest[1] + gesture(1.0), rest[2] + drift(6.0) + gesture(2.0),  # Hips Z X Y
-        rest[3] + gesture(2.0), rest[4] - k.lean_deg * m * D + gesture(1.5), rest[5] + gesture(4.0),  # Spine
-        rest[6] + k.motion_valence_deg * m * V + gesture(3.0),                          # Head roll
-        rest[7] - 3.0 * m * D + nods + gesture(4.0), rest[8] + gesture(8.0),          # Head pitch, yaw
-        rest[9] + open_arms + gesture(15.0), rest[10] - 20.0 + gesture(20.0), rest[11] + gesture(10.0),  # LeftForeArm
-        rest[12] - open_arms + gesture(15.0), rest[13] - 20.0 + gesture(20.0), rest[14] + gesture(10.0),  # RightForeArm
+        rest[:, 0] + gesture(1.0), rest[:, 1] + gesture(1.0), rest[:, 2] + drift(6.0) + gesture(2.0),  # Hips Z X Y
+        rest[:, 3] + gesture(2.0), rest[:, 4] - k.lean_deg * m * D + gesture(1.5), rest[:, 5] + gesture(4.0),  # Spine
+        rest[:, 6] + k.motion_valence_deg * m * V + gesture(3.0),                          # Head roll
+        rest[:, 7] - 3.0 * m * D + nods + gesture(4.0), rest[:, 8] + gesture(8.0),          # Head pitch, yaw
+        rest[:, 9] + open_arms + gesture(15.0), rest[:, 10] - 20.0 + gesture(20.0), rest[:, 11] + gesture(10.0),  # LeftForeArm
+        rest[:, 12] - open_arms + gesture(15.0), rest[:, 13] - 20.0 + gesture(20.0), rest[:, 14] + gesture(10.0),  # RightForeArm
     ]
     return np.stack(cols, axis=1)
 
@@ -554,7 +591,8 @@ def _bvh_text(values: np.ndarray, fps: float = 60.0) -> str:
     return "\n".join(lines) + "\n" + buf.getvalue()
 
 
-def _face(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, k: Knobs, rate: float = 25.0) -> np.ndarray:
+def _face(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, traits: dict, k: Knobs,
+          rate: float = 25.0) -> np.ndarray:
     """Face descriptors (n, 11) at ``rate``: AU intensities 0-5, head yaw/pitch (deg), optical flow."""
     n = int(round(duration * rate))
     t = np.arange(n) / rate
@@ -562,20 +600,22 @@ def _face(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, k: Kno
     A, V, D = (_at(affect[:, j], CONTROL_RATE, t) for j in range(3))
     talk = _at(speaking, CONTROL_RATE, t)
 
-    def au(base: float, drive: np.ndarray) -> np.ndarray:
-        x = base + drive + 0.25 * _smooth_noise(rng, n, 0.3 * rate)
+    gain, base = traits["expressivity"], traits["au_baseline"]
+
+    def au(i: int, b: float, drive: np.ndarray) -> np.ndarray:
+        x = b + base[i] + gain * drive + 0.3 * _smooth_noise(rng, n, 0.3 * rate)
         return np.logaddexp(0.0, 2.0 * x)                       # softplus: intensity >= 0
 
     energy = np.exp(k.face_activation * f * A)
     cols = [
-        au(-0.6, 0.5 * f * A),                                  # AU01 inner brow raiser
-        au(-0.8, 0.4 * f * A),                                  # AU02 outer brow raiser
-        au(-0.5, -0.8 * k.face_valence * f * V),                # AU04 brow lowerer
-        au(-0.4, 0.8 * k.face_valence * f * V + 0.2 * f * A),   # AU06 cheek raiser
-        au(-0.2, 1.0 * k.face_valence * f * V + 0.2 * f * A),   # AU12 lip corner puller (smile)
-        au(-0.8, -0.5 * k.face_valence * f * V),                # AU15 lip corner depressor
-        au(-0.8, 1.5 * talk),                                   # AU25 lips part
-        8.0 * energy * _smooth_noise(rng, n, 0.4 * rate) + 3.0 * _smooth_noise(rng, n, 3 * rate),  # yaw
+        au(0, -0.6, 0.4 * f * A),                               # AU01 inner brow raiser
+        au(1, -0.8, 0.3 * f * A),                               # AU02 outer brow raiser
+        au(2, -0.5, -0.8 * k.face_valence * f * V),             # AU04 brow lowerer
+        au(3, -0.4, 0.8 * k.face_valence * f * V + 0.2 * f * A),  # AU06 cheek raiser
+        au(4, -0.2, 1.0 * k.face_valence * f * V + 0.2 * f * A),  # AU12 lip corner puller (smile)
+        au(5, -0.8, -0.5 * k.face_valence * f * V),             # AU15 lip corner depressor
+        au(6, -0.8, 1.5 * talk),                                # AU25 lips part
+        8.0 * energy * _smooth_noise(rng, n, 0.4 * rate) + 10.0 * _smooth_noise(rng, n, 3 * rate),  # yaw
         5.0 * energy * _smooth_noise(rng, n, 0.3 * rate) - 2.0 * f * D,                          # pitch
         0.3 * energy * (1 + 0.5 * talk) * np.exp(0.2 * _smooth_noise(rng, n, 0.2 * rate)),        # flow mean
         0.2 * energy * (1 + 0.3 * talk) * np.exp(0.2 * _smooth_noise(rng, n, 0.2 * rate)),        # flow std
@@ -737,7 +777,7 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
         mine = [(a, b) for who, a, b in turns if who == 0]
         voice, talk = _talk(rng, duration, sr, mine, _gaps(mine, duration), affect[0], traits, k)
         _write_wav(root / "recordings_audio" / f"{name}.wav", voice + _mic_noise(rng, voice.shape[0], k), sr, k)
-        face = _face(rng, duration, affect[0], talk, k, rate)
+        face = _face(rng, duration, affect[0], talk, traits, k, rate)
         (root / "features_video_geometric" / f"{name}.arff").write_text(
             _arff("'features_video_geometric'", FACE_COLUMNS, name, times, face))
         for ti, (task, folder) in enumerate((("activation", "arousal"), ("valence", "valence"))):

@@ -302,9 +302,11 @@ def fit(
         Show a progress bar (default: on unless ``$CERLIB_QUIET`` is set).
     cpu_threads : int or None, default 1
         Torch threads while training on the CPU (restored afterwards). The
-        network is so small that thread start-up costs more than it saves:
-        one thread is several times faster than two on a loaded 2-core
-        machine (``benchmarks/bench_training.py``). None keeps torch's setting.
+        network is so small that a second thread barely helps when the machine
+        is idle and hurts badly when another process is busy: on a 2-core
+        x86_64 machine a step took 7.2 ms with one thread, 6.5 ms with two,
+        and 29 ms with two while another process kept one core busy
+        (``benchmarks/bench_training.py``). None keeps torch's setting.
 
     Returns
     -------

@@ -1,0 +1,65 @@
+"""The project's promises about itself: dependencies in step, two README commands, CI runs the README's line."""
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = pyproject()["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    text = (ROOT / "environment.yml").read_text()
+    pip_section = text.split("- pip:", 1)[1]
+    listed = {m.group(1).strip() for m in re.finditer(r"^\s+- (.+)$", pip_section, re.M)}
+    listed.discard("-e .[dev]")
+    assert listed == wanted
+    assert "-e .[dev]" in pip_section  # the conda route installs this checkout
+
+
+def test_readme_gives_two_command_lines_and_ci_runs_the_test_line():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    commands = [line.strip() for line in section.splitlines() if line.startswith("    ") and line.strip()]
+    assert len(commands) == 2, commands
+    assert commands[0].startswith("pip install") and "jupyter lab" in commands[0]
+    assert commands[1].startswith("pip install") and commands[1].endswith("pytest")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "test-command" in ci and 'bash -c "$test_line"' in ci
+    extracted = subprocess.run(
+        ["awk", "/<!-- test-command -->/{found=1; next} found && /^    [^ ]/{sub(/^    /, \"\"); print; exit}",
+         str(ROOT / "README.md")], capture_output=True, text=True, check=True).stdout.strip()
+    assert extracted == commands[1]
+
+
+def test_pytest_runs_the_notebooks_too():
+    addopts = pyproject()["tool"]["pytest"]["ini_options"]["addopts"]
+    assert "--nbval" in addopts and "--nbval-current-env" in addopts
+    assert "notebooks" in pyproject()["tool"]["pytest"]["ini_options"]["testpaths"]
+
+
+def test_paper_tables_ship_with_the_package_and_match_the_lazy_api():
+    import cerlib
+    from cerlib import paper
+
+    assert len(paper.tables()) > 80 and set(paper.TABLE_COLUMNS) == set(paper.tables().columns)
+    for name in cerlib.__all__:
+        assert getattr(cerlib, name) is not None
+
+
+def test_importing_metrics_does_not_load_torch():
+    code = "import sys; from cerlib import ccc, rolling_ccc; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_cli_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "cerlib", "--help"], capture_output=True, text=True, check=True)
+    for command in ("info", "make-stubs", "train", "predict"):
+        assert command in out.stdout
