@@ -380,7 +380,14 @@ class Fold:
     test: list
 
     def speakers(self) -> dict[str, set]:
-        """Speakers of each part: ``{"train": {...}, "valid": {...}, "test": {...}}``."""
+        """Speakers of each part: ``{"train": {...}, "valid": {...}, "test": {...}}``.
+
+        Examples
+        --------
+        >>> fold = load_corpus("data_stubs/creativeit", progress=False).folds()[0]   # doctest: +SKIP
+        >>> sorted(fold.speakers()["test"])                                          # doctest: +SKIP
+        ['A01', 'A02']
+        """
         return {"train": _speakers(self.train), "valid": _speakers(self.valid),
                 "test": _speakers(self.test)}
 
@@ -513,6 +520,11 @@ class Corpus:
         Returns
         -------
         pandas.DataFrame
+
+        Examples
+        --------
+        >>> load_corpus("data_stubs/recola", progress=False).summary().shape   # doctest: +SKIP
+        (9, 6)
         """
         import pandas as pd
 
@@ -703,7 +715,14 @@ class Bvh:
         return 1.0 / self.frame_time
 
     def column(self, joint: str, channel: str) -> int:
-        """Column of ``motion`` holding ``channel`` of ``joint``."""
+        """Column of ``motion`` holding ``channel`` of ``joint``.
+
+        Examples
+        --------
+        >>> bvh = read_bvh("data_stubs/creativeit/mocap/s1_i01_A01.bvh")   # doctest: +SKIP
+        >>> bvh.column("Spine", "Zrotation")                                 # doctest: +SKIP
+        6
+        """
         col = 0
         for j in self.joints:
             for c in self.channels[j]:
@@ -713,7 +732,15 @@ class Bvh:
         raise KeyError(f"{joint}/{channel}")
 
     def find_joint(self, name: str) -> str | None:
-        """The joint called ``name``: exact, else case-insensitive, ignoring a ``Subject:`` prefix."""
+        """The joint called ``name``: exact, else case-insensitive, ignoring a ``Subject:`` prefix.
+
+        Examples
+        --------
+        >>> bvh = Bvh(["Actor1:Hips"], {"Actor1:Hips": None}, {}, {"Actor1:Hips": []}, 1 / 60,
+        ...           np.zeros((1, 0)))
+        >>> bvh.find_joint("hips"), bvh.find_joint("Head")
+        ('Actor1:Hips', None)
+        """
         if name in self.channels:
             return name
         want = name.lower()
@@ -1049,7 +1076,7 @@ def resample_series(times, values, fps: float, n_frames: int | None = None, *,
     >>> resample_series([0.0, 0.1, 0.2], [0.0, 1.0, 2.0], fps=20)
     array([0. , 0.5, 1. , 1.5, 2. , 2. ])
     >>> resample_series([0.0, 1.0], [170.0, -170.0], fps=2, period=360)
-    array([170., 180., 170., 170.])
+    array([ 170.,  180., -170., -170.])
     """
     t = np.asarray(times, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
@@ -1229,6 +1256,16 @@ def _read_label_series(spec: _Spec, task: str, path: Path, corpus: str, gold: bo
     """(times, values (N, R), raters) of one task; raises _Dropped if labels are missing."""
     if not path.is_file():
         raise _Dropped(f"dropping recording {spec.name!r}: no {task} labels (expected {path})")
+    try:
+        return _parse_label_series(spec, task, path, gold)
+    except DatasetError as err:
+        layout = CREATIVEIT_LAYOUT if corpus == "creativeit" else RECOLA_LAYOUT
+        if str(err).startswith("recording "):
+            raise
+        raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
+
+
+def _parse_label_series(spec: _Spec, task: str, path: Path, gold: bool):
     if gold:
         _, df = read_arff(path)
         cols = list(df.columns)
@@ -1286,12 +1323,16 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
             angles = bvh.angles(joints)
         except DatasetError as err:
             raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
-        coverage["motion"] = bvh.n_frames * bvh.frame_time
-        periods.append(bvh.frame_time)
-        if abs(bvh.frame_time * fps - 1.0) < 1e-6:
+        # 'Frame Time: 0.0166667' means 60 fps: snap rates written with a few digits.
+        bvh_fps = 1.0 / bvh.frame_time
+        if abs(bvh_fps - round(bvh_fps)) < 1e-4 * bvh_fps:
+            bvh_fps = float(round(bvh_fps))
+        coverage["motion"] = bvh.n_frames / bvh_fps
+        periods.append(1.0 / bvh_fps)
+        if bvh_fps == fps:
             motion_angles = angles
         else:
-            times = np.arange(bvh.n_frames) * bvh.frame_time
+            times = np.arange(bvh.n_frames) / bvh_fps
             motion_angles = resample_series(times, angles, fps, _frames_within(coverage["motion"], fps),
                                             period=360.0)
         frames["motion"] = motion_angles.shape[0]

@@ -260,7 +260,7 @@ def layer_table(model: nn.Module, batch_size: int = 1):
 
     Examples
     --------
-    >>> layer_table(CERMTL())["parameters"].sum()
+    >>> int(layer_table(CERMTL())["parameters"].sum())
     6235
     """
     import pandas as pd

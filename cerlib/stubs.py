@@ -201,14 +201,14 @@ class Knobs:
     noise_db: float = -55.0
     # body
     motion_strength: float = 1.0
-    gesture_gain: float = 1.2
+    gesture_gain: float = 0.8
     speaking_gesture: float = 0.6
-    expansiveness_deg: float = 25.0
-    lean_deg: float = 8.0
+    expansiveness_deg: float = 15.0
+    lean_deg: float = 5.0
     motion_valence_deg: float = 1.0
     posture_shift_deg: float = 12.0
     posture_shift_interval_s: float = 8.0
-    action_rate: float = 0.07
+    action_rate: float = 0.1
     gesture_style_sd: float = 0.4
     # face
     face_strength: float = 1.0
@@ -236,7 +236,13 @@ class Knobs:
             raise ValueError(f"affect_corr {self.affect_corr} is not a valid correlation matrix")
 
     def correlation(self) -> np.ndarray:
-        """The 3x3 correlation matrix of (A, V, D) implied by ``affect_corr``."""
+        """The 3x3 correlation matrix of (A, V, D) implied by ``affect_corr``.
+
+        Examples
+        --------
+        >>> Knobs(affect_corr=(0.1, 0.5, 0.2)).correlation()[0]
+        array([1. , 0.1, 0.5])
+        """
         av, ad, vd = self.affect_corr
         return np.array([[1.0, av, ad], [av, 1.0, vd], [ad, vd, 1.0]])
 
@@ -869,7 +875,7 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
     Parameters
     ----------
     argv : sequence of str, optional
-        Arguments after ``make-stubs``; default ``sys.argv[2:]``... (argparse's default).
+        Arguments after ``make-stubs`` (default: ``sys.argv[1:]``, as argparse does).
 
     Returns
     -------

@@ -1,0 +1,249 @@
+"""cerlib.stubs: the synthetic corpora, their determinism, sizes, layouts and causal arrows."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.ndimage import uniform_filter1d
+
+from cerlib.data import load_corpus, read_arff, read_bvh, read_ratings
+from cerlib.stubs import SCALES, Knobs, main_make_stubs, make_stubs
+
+REPO = Path(__file__).resolve().parents[1]
+STUBS = REPO / "data_stubs"
+TINY = dict(creativeit_pairs=(1, 1, 1), creativeit_improvisations=(1, 1, 1), creativeit_duration_s=5.0,
+            recola_train=3, recola_dev=1, recola_duration_s=5.0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch, tmp_path):
+    monkeypatch.setenv("CERLIB_QUIET", "1")
+    monkeypatch.setenv("CERLIB_CACHE", str(tmp_path / "cache"))
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every generated file under ``root`` (hand-written READMEs excluded)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "README.md"}
+
+
+_NUMBER = re.compile(rb"-?\d+\.\d+|\?")
+
+
+def _numbers(path: Path) -> np.ndarray:
+    return np.array([np.nan if t == b"?" else float(t) for t in _NUMBER.findall(path.read_bytes())])
+
+
+def same_content(a: Path, b: Path) -> bool:
+    """Byte-identical, or equal to the last printed digit (another CPU's libm may differ by an ulp)."""
+    if a.read_bytes() == b.read_bytes():
+        return True
+    if a.suffix == ".wav":
+        x, sx = sf.read(a, dtype="float32")
+        y, sy = sf.read(b, dtype="float32")
+        return sx == sy and x.shape == y.shape and float(np.max(np.abs(x - y))) <= 2e-3
+    if a.suffix in (".csv", ".arff", ".bvh"):
+        x, y = _numbers(a), _numbers(b)
+        return x.shape == y.shape and bool(np.allclose(x, y, atol=0.011, equal_nan=True))
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Determinism
+# ---------------------------------------------------------------------------
+
+def test_same_seed_same_bytes(tmp_path):
+    make_stubs(tmp_path / "a", seed=5, **TINY)
+    make_stubs(tmp_path / "b", seed=5, **TINY)
+    a, b = tree_hashes(tmp_path / "a"), tree_hashes(tmp_path / "b")
+    assert a == b and len(a) > 30
+    make_stubs(tmp_path / "c", seed=6, **TINY)
+    c = tree_hashes(tmp_path / "c")
+    assert set(c) == set(a)
+    changed = [k for k in a if a[k] != c[k] and not k.endswith((".json", "recordings.csv"))]
+    assert len(changed) == len([k for k in a if not k.endswith((".json", "recordings.csv"))])
+
+
+def test_corpora_draw_from_their_own_streams(tmp_path):
+    make_stubs(tmp_path / "both", seed=5, **TINY)
+    make_stubs(tmp_path / "alone", which="recola", seed=5,
+               **{**TINY, "creativeit_duration_s": 9.0})   # a CreativeIT knob does not touch RECOLA
+    both, alone = tree_hashes(tmp_path / "both" / "recola"), tree_hashes(tmp_path / "alone" / "recola")
+    assert {k: v for k, v in both.items() if k != "stub_manifest.json"} == \
+           {k: v for k, v in alone.items() if k != "stub_manifest.json"}
+    # one more RECOLA subject leaves the others unchanged
+    make_stubs(tmp_path / "more", which="recola", seed=5, **{**TINY, "recola_train": 4})
+    more = tree_hashes(tmp_path / "more" / "recola")
+    assert all(more[k] == v for k, v in both.items() if "train_1" in k or "dev_1" in k)
+
+
+def test_committed_stubs_are_what_the_generator_writes(tmp_path):
+    """data_stubs/ is make_stubs(seed=0) at the "small" scale, file for file."""
+    make_stubs(tmp_path, seed=0)
+    for corpus in ("creativeit", "recola"):
+        committed, fresh = tree_hashes(STUBS / corpus), tree_hashes(tmp_path / corpus)
+        assert set(committed) == set(fresh), f"{corpus}: file lists differ"
+        differing = [k for k in committed if committed[k] != fresh[k]]
+        bad = [k for k in differing if not same_content(STUBS / corpus / k, tmp_path / corpus / k)]
+        assert not bad, f"{corpus}: regenerated files differ: {bad[:5]}"
+        manifest = json.loads((STUBS / corpus / "stub_manifest.json").read_text())
+        assert manifest["seed"] == 0 and manifest["scale"] == "small"
+        assert manifest["knobs"] == json.loads(json.dumps(dataclasses.asdict(Knobs(**SCALES["small"]))))
+
+
+# ---------------------------------------------------------------------------
+# Sizes and layouts of the committed instance
+# ---------------------------------------------------------------------------
+
+def test_committed_size():
+    total = sum(p.stat().st_size for p in STUBS.rglob("*") if p.is_file())
+    assert total <= 20e6, f"data_stubs is {total / 1e6:.1f} MB"
+
+
+def test_creativeit_stub_layout():
+    root = STUBS / "creativeit"
+    for name in ("README.md", "recordings.csv", "stub_manifest.json"):
+        assert (root / name).is_file()
+    rows = [line.split(",") for line in (root / "recordings.csv").read_text().splitlines()]
+    assert rows[0] == ["recording", "session", "improvisation", "actor", "partner", "gender"]
+    rows = rows[1:]
+    assert len(rows) == 20
+    sessions_of = {}
+    for rec, session, improv, actor, partner, gender in rows:
+        sessions_of.setdefault(actor, set()).add(int(session))
+        assert rec == f"{improv}_{actor}" and partner != actor and gender in "FM"
+        wave, sr = sf.read(root / "audio" / f"{rec}.wav")
+        assert sr == 16000 and wave.ndim == 1 and len(wave) == 20 * 16000
+        assert 0.005 < np.sqrt(np.mean(wave ** 2)) < 0.3 and np.max(np.abs(wave)) < 1.0
+        assert sf.info(root / "audio" / f"{rec}.wav").subtype == "ULAW"
+        bvh = read_bvh(root / "mocap" / f"{rec}.bvh")
+        assert bvh.n_frames == 1200 and round(bvh.fps) == 60
+        assert bvh.joints == ["Hips", "Spine", "Head", "LeftForeArm", "RightForeArm"]
+        for task in ("activation", "valence", "dominance"):
+            times, values, raters = read_ratings(root / "annotations" / task / f"{rec}.csv")
+            assert values.shape == (200, 3) and np.allclose(np.diff(times), 0.1)
+            assert np.all(np.abs(values) <= 1.0) and all(re.fullmatch(r"E0\d", r) for r in raters)
+    assert len(sessions_of) == 10 and all(len(s) == 1 for s in sessions_of.values())
+    assert sorted(s for v in sessions_of.values() for s in v) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+
+
+def test_recola_stub_layout():
+    root = STUBS / "recola"
+    names = [f"train_{i}" for i in range(1, 7)] + [f"dev_{i}" for i in range(1, 4)]
+    assert sorted(p.stem for p in (root / "recordings_audio").glob("*.wav")) == sorted(names)
+    for name in names:
+        wave, sr = sf.read(root / "recordings_audio" / f"{name}.wav")
+        assert sr == 16000 and len(wave) == 25 * 16000
+        for folder in ("arousal", "valence"):
+            header = (root / "ratings_individual" / folder / f"{name}.csv").read_text().splitlines()[0]
+            assert header == "time;FM1;FM2;FM3;FF1;FF2;FF3"
+            times, values, _ = read_ratings(root / "ratings_individual" / folder / f"{name}.csv")
+            assert values.shape == (625, 6) and np.allclose(np.diff(times), 0.04)
+            rel, gold = read_arff(root / "ratings_gold_standard" / folder / f"{name}.arff")
+            assert rel == "GOLDSTANDARD" and list(gold.columns) == ["Instance_name", "frameTime", "GoldStandard"]
+            assert (gold["Instance_name"] == name).all() and len(gold) == 625
+        rel, face = read_arff(root / "features_video_geometric" / f"{name}.arff")
+        assert list(face.columns[:2]) == ["Instance_name", "frameTime"] and face.shape == (625, 13)
+        missing = face.iloc[:, 2:].isna().all(axis=1).mean()
+        assert missing < 0.05   # a few frames where the face was not found
+
+
+def test_scales():
+    k = Knobs(**SCALES["creativeit"])
+    pairs, improvs = np.array(k.creativeit_pairs), np.array(k.creativeit_improvisations)
+    assert len(pairs) == 5                                  # sessions
+    assert 2 * pairs.sum() == 16                            # actors
+    assert 2 * (pairs * improvs).sum() == 40                # actor-recordings
+    assert k.creativeit_duration_s == 210.0 and k.audio_subtype == "PCM_16"
+    assert (k.recola_train, k.recola_dev, k.recola_duration_s) == (9, 9, 300.0)
+    small = Knobs(**SCALES["small"])
+    assert 2 * (np.array(small.creativeit_pairs) * np.array(small.creativeit_improvisations)).sum() == 20
+
+
+# ---------------------------------------------------------------------------
+# Interface
+# ---------------------------------------------------------------------------
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="no_such_knob"):
+        make_stubs(tmp_path, no_such_knob=1)
+    with pytest.raises(ValueError, match="scale"):
+        make_stubs(tmp_path, scale="huge")
+    with pytest.raises(ValueError, match="which"):
+        make_stubs(tmp_path, which="iemocap")
+    with pytest.raises(ValueError, match="correlation"):
+        Knobs(affect_corr=(0.99, 0.99, -0.99))
+    assert not any(tmp_path.iterdir())
+
+
+def test_regenerates_in_place_but_never_over_other_data(tmp_path):
+    make_stubs(tmp_path, which="recola", seed=1, **TINY)
+    (tmp_path / "recola" / "README.md").write_text("notes")
+    (tmp_path / "recola" / "recordings_audio" / "train_99.wav").write_bytes(b"stale")
+    make_stubs(tmp_path, which="recola", seed=1, **TINY)
+    assert (tmp_path / "recola" / "README.md").read_text() == "notes"
+    assert not (tmp_path / "recola" / "recordings_audio" / "train_99.wav").exists()
+    real = tmp_path / "real" / "creativeit"
+    real.mkdir(parents=True)
+    (real / "precious.wav").write_bytes(b"data")
+    with pytest.raises(FileExistsError, match="refusing"):
+        make_stubs(tmp_path / "real", which="creativeit", **TINY)
+    assert (real / "precious.wav").read_bytes() == b"data"
+
+
+def test_command_line(tmp_path, capsys):
+    assert main_make_stubs([str(tmp_path), "--which", "recola", "--seed", "2", "--quiet",
+                            "--set", "recola_train=3", "--set", "recola_dev=1",
+                            "--set", "recola_duration_s=4", "--set", "annotator_lag_s=[0.5, 1.0]"]) == 0
+    assert "recola" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "recola" / "stub_manifest.json").read_text())
+    assert manifest["seed"] == 2 and manifest["knobs"]["recola_train"] == 3
+    assert manifest["knobs"]["annotator_lag_s"] == [0.5, 1.0]
+    corpus = load_corpus(tmp_path / "recola", progress=False)
+    assert len(corpus) == 4 and corpus[0].n_frames == 240
+
+
+# ---------------------------------------------------------------------------
+# The simulation's causal arrows exist, and the knobs turn them
+# ---------------------------------------------------------------------------
+
+def _speech_activation(corpus) -> float:
+    """Mean over recordings of corr(3 s mean log energy, activation label)."""
+    return float(np.mean([np.corrcoef(uniform_filter1d(r.features["speech"][:, 0], 180),
+                                      r.label("activation"))[0, 1] for r in corpus]))
+
+
+def _motion_activation(corpus, task="activation") -> float:
+    """Mean over recordings of corr(3 s movement energy, label)."""
+    return float(np.mean([np.corrcoef(uniform_filter1d(np.abs(r.features["motion"][:, 12:]).sum(1), 180),
+                                      r.label(task))[0, 1] for r in corpus]))
+
+
+def test_affect_drives_speech_and_body(tmp_path):
+    small = dict(creativeit_pairs=(1, 1, 1), creativeit_improvisations=(2, 2, 2))
+    runs = {}
+    for label, knobs in (("default", {}), ("mute", {"speech_strength": 0.0}), ("still", {"motion_strength": 0.0})):
+        make_stubs(tmp_path / label, which="creativeit", seed=11, **small, **knobs)
+        runs[label] = load_corpus(tmp_path / label / "creativeit", cache_dir=False, progress=False)
+    assert _speech_activation(runs["default"]) > 0.15
+    assert _speech_activation(runs["default"]) - _speech_activation(runs["mute"]) > 0.1
+    assert _motion_activation(runs["default"]) > 0.2
+    assert _motion_activation(runs["default"]) - _motion_activation(runs["still"]) > 0.15
+    # the body says less about valence than about activation
+    assert _motion_activation(runs["default"], "valence") < _motion_activation(runs["default"])
+
+
+def test_affect_is_slow_and_annotators_agree_but_differ():
+    corpus = load_corpus(STUBS / "recola", cache_dir=False, progress=False)
+    for r in corpus:
+        a = r.label("activation")
+        assert np.corrcoef(a[:-60], a[60:])[0, 1] > 0.7        # one second apart: still alike
+        ratings = r.ratings["activation"]
+        c = np.corrcoef(ratings.T)[np.triu_indices(6, 1)]
+        assert np.median(c) > 0.5 and not np.allclose(ratings[:, 0], ratings[:, 1], atol=0.05)
