@@ -42,6 +42,7 @@ _PUBLIC = {
     "Corpus": "data",
     "Recording": "data",
     "Fold": "data",
+    "DatasetError": "data",
     "make_stubs": "stubs",
     "fit": "training",
     "predict": "training",

@@ -1,7 +1,7 @@
 """``python -m cerlib``: the course's work from a shell.
 
     python -m cerlib info data_stubs/creativeit
-    python -m cerlib make-stubs OUT [--scale creativeit] [--seed 0]
+    python -m cerlib make-stubs OUT [--scale creativeit] [--seed 0] [--set KNOB=VALUE]
     python -m cerlib train data_stubs/creativeit --fold 0 --loss ccc --epochs 100 --out model.pt
     python -m cerlib predict model.pt data_stubs/creativeit --out predictions/
 
@@ -27,12 +27,10 @@ def _info(args) -> int:
     return 0
 
 
-def _make_stubs(args) -> int:
-    from .stubs import make_stubs
+def _make_stubs(argv) -> int:
+    from .stubs import main_make_stubs
 
-    written = make_stubs(args.out, which=tuple(args.which), scale=args.scale, seed=args.seed)
-    print(f"wrote {written}" if written is not None else f"wrote stubs under {args.out}")
-    return 0
+    return main_make_stubs(argv)
 
 
 def _build_model(kind: str, n_features: int, n_frames: int, tasks, reading: str):
@@ -94,23 +92,22 @@ def _predict(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["make-stubs"]:  # the generator owns its options (stubs.main_make_stubs)
+        return _make_stubs(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m cerlib", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("info", help="summarise a corpus and its folds")
+    p = sub.add_parser("info", help="summarise a corpus and its folds", parents=[common])
     p.add_argument("data")
     p.add_argument("--fps", type=float, default=60.0)
     p.set_defaults(run=_info)
 
-    p = sub.add_parser("make-stubs", help="write the synthetic corpora")
-    p.add_argument("out", nargs="?", default="data_stubs")
-    p.add_argument("--which", nargs="+", default=["creativeit", "recola"], choices=["creativeit", "recola"])
-    p.add_argument("--scale", default="small", choices=["small", "creativeit"])
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(run=_make_stubs)
+    sub.add_parser("make-stubs", help="write the synthetic corpora (make-stubs --help for its options)")
 
-    p = sub.add_parser("train", help="train on one fold, report test CCC, optionally save")
+    p = sub.add_parser("train", help="train on one fold, report test CCC, optionally save", parents=[common])
     p.add_argument("data")
     p.add_argument("--fold", type=int, default=0)
     p.add_argument("--model", default="cer-mtl", choices=["cer-mtl", "cer-stl", "pure-cnn"])
@@ -131,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="save the trained model here")
     p.set_defaults(run=_train)
 
-    p = sub.add_parser("predict", help="predict every recording of a corpus with a saved model")
+    p = sub.add_parser("predict", help="predict every recording of a corpus with a saved model", parents=[common])
     p.add_argument("model")
     p.add_argument("data")
     p.add_argument("--out", required=True, help="folder for one CSV per recording")

@@ -18,7 +18,7 @@ The simulation is causal, and every arrow below is a knob (:class:`Knobs`)::
          and more activated partner; listeners back-channel more when activated
       -> speech: loudness (+A, +D), pitch (+A), speaking rate (+A), fewer and
          shorter pauses (+A), flatter spectral tilt / vocal effort (+A),
-         wider intonation and "smiling" formants (+V, weak)
+         laughter (+V), wider intonation and "smiling" formants (+V, weak)
       -> body (CreativeIT, BVH): movement energy (+A, more while speaking),
          expansiveness: arms open, torso upright (+D); valence barely
          (``motion_valence_deg``), as the paper found
@@ -66,7 +66,7 @@ from .data import _progress
 __all__ = ["Knobs", "SCALES", "make_stubs", "main_make_stubs"]
 
 #: Bump when the simulation changes so that regenerated stubs are expected to differ.
-STUBS_VERSION = 1
+STUBS_VERSION = 2
 
 #: Rate (Hz) at which the latent affect and the turn-taking are simulated.
 CONTROL_RATE = 100.0
@@ -125,6 +125,8 @@ class Knobs:
         turn_mean_s : mean turn length between equals
         turn_dominance, turn_activation : log turn length per unit D difference / unit A
         backchannel_rate : listener vocalisations per second at A = 0 (x e^A)
+        laughter_rate, laughter_valence : laughs per second at V = 0, and the log
+            change per unit V (laughter is the clearest vocal sign of positive valence)
     Speech (all scaled by ``speech_strength``; 0 removes affect from speech)
         loudness_db, dominance_loudness_db : dB per unit A / D
         pitch_st : semitones per unit A
@@ -186,6 +188,8 @@ class Knobs:
     turn_dominance: float = 0.8
     turn_activation: float = 0.4
     backchannel_rate: float = 0.25
+    laughter_rate: float = 0.04
+    laughter_valence: float = 3.0
     # speech
     speech_strength: float = 1.0
     loudness_db: float = 9.0
@@ -412,7 +416,7 @@ def _synth_speech(rng, n: int, sr: int, syllables: list, affect: np.ndarray, tra
         i = min(int(syl["start"] * CONTROL_RATE), affect.shape[0] - 1)
         width = 1.0 + k.intonation_valence * s * affect[i, 1]
         decl = -min(4.0, 1.5 * syl["since_phrase"])
-        st[a:b] += decl + syl["accent"] * max(width, 0.2) * np.linspace(1.0, 0.3, b - a)
+        st[a:b] += decl + syl.get("pitch", 0.0) + syl["accent"] * max(width, 0.2) * np.linspace(1.0, 0.3, b - a)
     f0 = traits["f0"] * 2.0 ** (st / 12.0)
     phase = np.cumsum(f0 / sr)
     pulses = np.diff(np.floor(phase), prepend=0.0)
@@ -450,7 +454,7 @@ def _synth_speech(rng, n: int, sr: int, syllables: list, affect: np.ndarray, tra
         sos = _resonator_sos(formants, FORMANT_BANDWIDTHS, sr)
         pad = int(0.01 * sr)
         lo = max(0, v0 - pad)
-        seg = signal.sosfilt(sos, source[lo:b] + 0.05 * noise[lo:b])[v0 - lo:]
+        seg = signal.sosfilt(sos, source[lo:b] + syl.get("breath", 0.05) * noise[lo:b])[v0 - lo:]
         out[v0:b] += seg * _envelope(b - v0, sr)
     gain_db = -28.0 + traits["level_db"] + s * (k.loudness_db * A + k.dominance_loudness_db * D)
     return out * 10.0 ** (gain_db / 20.0)
@@ -472,6 +476,16 @@ def _talk(rng, duration: float, sr: int, turns_of_speaker: list, listen_spans: l
             if t < end - 0.5:
                 syllables += _syllables(rng, t, min(t + 0.6, end), affect, traits, k, max_syllables=2)
                 t += 0.6
+    # Laughter: a burst of breathy, high-pitched "ha"s, far more likely when valence is positive.
+    for step in range(int(duration / 0.1)):
+        t = step * 0.1
+        i = min(int(t * CONTROL_RATE), affect.shape[0] - 1)
+        rate = k.laughter_rate * math.exp(k.laughter_valence * k.speech_strength * affect[i, 1])
+        if t < duration - 1.5 and rng.random() < rate * 0.1:
+            for p in range(int(rng.integers(3, 7))):
+                syllables.append({"start": t + 0.2 * p, "end": t + 0.2 * p + 0.13, "vowel": 0,
+                                  "consonant": 0, "accent": 0.0, "since_phrase": 0.0,
+                                  "pitch": 5.0, "breath": 0.6})
     syllables.sort(key=lambda x: x["start"])
     voice = _synth_speech(rng, n, sr, syllables, affect, traits, k)
     speaking = np.zeros(int(round(duration * CONTROL_RATE)))
