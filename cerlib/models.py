@@ -21,7 +21,11 @@ filters, each step a 9-long pooled time series, which is what a channels-first
 Keras tensor fed to a GRU without a permute does, and adds a batch
 normalisation over the filters (100 numbers, counting Keras' running
 statistics, as Keras' ``count_params`` does). It is a hypothesis: it matches
-the count, not a statement of the authors. :func:`parameter_count` counts the
+the count, not a statement of the authors. It is not the only one: with
+'same' padding (10 pooled steps) and Keras 2's one-bias GRU(10 -> 5) the count
+is 5,615 as well; both need the batch norm over the 25 filters (Keras' default
+axis on a channels-first (25, 18) tensor would normalise the 18 steps: 72
+numbers, 5,587 in all). Notebook 04 tabulates every combination. :func:`parameter_count` counts the
 Keras way so both figures can be checked.
 
 Other open choices, made here and easy to change: 'valid' convolution (Keras'
@@ -171,7 +175,7 @@ class PureCNN(nn.Module):
     Schmitt et al. convolve along time over frame-level features; here the
     time axis is the N columns of a feature image (one column = ``stride``
     frames, 167 ms at 60 fps), so the filters are 5 columns long (0.83 s) and
-    four layers see 17 of the 20 columns (2.8 s). The filter outputs are
+    four layers see 17 of the 20 columns (161 frames, 2.7 s). The filter outputs are
     averaged over the image and a linear layer gives one value per task.
     With ``channels=116`` that is 239,195 parameters at P = 63, within 0.6 %
     of the paper's figure.
@@ -269,8 +273,8 @@ def layer_table(model: nn.Module, batch_size: int = 1):
 
     def hook(name):
         def record(module, _inputs, output):
-            if isinstance(output, tuple):  # GRU: (sequence, last state)
-                output = output[0]
+            if isinstance(output, tuple):  # GRU: (sequence, last state); the model uses the last state
+                output = output[1][-1]
             rows.append(
                 {
                     "layer": f"{name} ({type(module).__name__})",
