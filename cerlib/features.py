@@ -43,6 +43,10 @@ mel filterbank     26 triangular filters on the HTK mel scale, peak 1, not
                    8 kHz cap makes 16, 44.1 and 48 kHz recordings give
                    comparable cepstra (speech above 8 kHz carries little
                    emotion information and much microphone character).
+                   One difference from HTK remains: librosa's triangles
+                   are straight in Hz, HTK's straight in mel (weights
+                   differ by at most 0.012; cepstra correlate at
+                   r >= 0.9999, measured in notebook 01).
 log                natural log, floored at ``1e-10`` (-100 dB re full
                    scale). The floor is about 20 dB below the quantisation
                    noise of 16-bit audio in one frame, so real recordings
@@ -57,7 +61,9 @@ lifter             HTK's sinusoidal lifter, L = 22:
                    from c0 = 1, one off from HTK.)
 log energy         ``log(max(sum((w * x)**2), 1e-10))`` of the
                    Hamming-windowed frame of the raw (not pre-emphasised)
-                   signal; amplitude full scale = 1.
+                   signal; amplitude full scale = 1. (HTK's default,
+                   ``RAWENERGY=T``, takes it before windowing: the two
+                   correlate at r = 0.996 with an offset of about 0.93.)
 deltas             HTK's regression over +-2 frames,
                    ``d_t = sum_th th (c_{t+th} - c_{t-th}) / (2 sum_th th**2)``,
                    which is ``librosa.feature.delta(width=5, order=1)``;

@@ -116,7 +116,9 @@ def feature_images(features, n_frames: int = 20, stride: int = 10):
     images : same type as ``features``, shape (T, P, N)
         ``images[l, :, j] = features[clip(l + (j - N/2 + 1) * stride, 0, T-1)]``.
         A read-only strided view of one padded copy of ``features``; index it
-        (``images[batch_idx]``) to get a contiguous (B, P, N) batch.
+        (``images[batch_idx]``) to get a (B, P, N) batch as a copy (not
+        C-contiguous; ``np.ascontiguousarray`` or :func:`gather_images` if it
+        must be).
 
     Notes
     -----
@@ -172,7 +174,7 @@ def gather_images(padded, rows, n_frames: int = 20, stride: int = 10):
         import torch
 
         idx = rows[:, None] + torch.as_tensor(steps, device=rows.device)
-        return padded[idx].transpose(1, 2)
+        return padded[idx].transpose(1, 2).contiguous()
     idx = np.asarray(rows)[:, None] + steps
     return np.ascontiguousarray(np.asarray(padded)[idx].transpose(0, 2, 1))
 

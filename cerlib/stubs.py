@@ -66,7 +66,7 @@ from .data import _progress
 __all__ = ["Knobs", "SCALES", "make_stubs", "main_make_stubs"]
 
 #: Bump when the simulation changes so that regenerated stubs are expected to differ.
-STUBS_VERSION = 2
+STUBS_VERSION = 3
 
 #: Rate (Hz) at which the latent affect and the turn-taking are simulated.
 CONTROL_RATE = 100.0
@@ -542,6 +542,7 @@ def _motion(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, part
     action = np.convolve(action, np.ones(15) / 15, mode="same")
     energy = (traits["gesture_style"] * np.exp(k.gesture_gain * m * A) * (1 + k.speaking_gesture * talk)
               * (1 + 2.0 * action))
+    energy = 4.0 * np.tanh(energy / 4.0)   # arms have a range: saturate, don't grow without bound
 
     def gesture(amplitude_deg: float) -> np.ndarray:   # ~1 Hz movement, scaled by energy
         return amplitude_deg * energy * _smooth_noise(rng, n, 0.12 * fps)
@@ -581,7 +582,10 @@ def _motion(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, part
         rest[:, 9] + open_arms + gesture(15.0), rest[:, 10] - 20.0 + gesture(20.0), rest[:, 11] + gesture(10.0),  # LeftForeArm
         rest[:, 12] - open_arms + gesture(15.0), rest[:, 13] - 20.0 + gesture(20.0), rest[:, 14] + gesture(10.0),  # RightForeArm
     ]
-    return np.stack(cols, axis=1)
+    values = np.stack(cols, axis=1)
+    # Exporters write rotations in [-180, 180): a rare wrap there exercises the reader's unwrap.
+    values[:, 3:] = (values[:, 3:] + 180.0) % 360.0 - 180.0
+    return values
 
 
 def _bvh_text(values: np.ndarray, fps: float = 60.0) -> str:
