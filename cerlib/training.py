@@ -64,6 +64,8 @@ def pick_device(device: str | torch.device | None = None, *, verbose: bool = Fal
     dev = torch.device(choice)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA GPU on this machine")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError("device 'mps' was asked for, but torch sees no Apple GPU (MPS) on this machine")
     if verbose:
         print(f"cerlib uses {describe_device(dev)}")
     return dev

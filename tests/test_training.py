@@ -128,6 +128,9 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             pick_device("cuda")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(RuntimeError, match="MPS"):
+            pick_device("mps")
 
 
 def test_save_and_load_give_the_same_predictions(trained, tmp_path):
