@@ -62,6 +62,7 @@ def plot_traces(
     length: int = 256,
     window: int = 100,
     title: str | None = None,
+    figsize: tuple[float, float] | None = None,
 ):
     """The paper's Figure 2: predicted traces against the reference, with a
     running CCC over the previous ``window`` predictions.
@@ -76,6 +77,7 @@ def plot_traces(
     fps : frame rate of the traces, for a time axis in seconds
     start, length : which frames to draw (the paper draws 256)
     window : frames in the running CCC (the paper: 100)
+    figsize : (width, height) in inches; default 9 wide, 2.6 high per task
 
     Returns
     -------
@@ -97,7 +99,7 @@ def plot_traces(
         raise ValueError(f"nothing to draw: start={start}, length={length}, but only {len(reference)} frames")
     seconds = np.arange(start, stop) / fps
     fig, axes = plt.subplots(
-        2 * len(tasks), 1, figsize=(9, 2.6 * len(tasks)), sharex=True, constrained_layout=True,
+        2 * len(tasks), 1, figsize=figsize or (9, 2.6 * len(tasks)), sharex=True, constrained_layout=True,
         gridspec_kw={"height_ratios": [3, 1.3] * len(tasks)},
     )
     for m, task in enumerate(tasks):

@@ -77,13 +77,14 @@ def describe_device(device: torch.device | str | None = None) -> str:
     Examples
     --------
     >>> describe_device("cpu")                        # doctest: +ELLIPSIS
-    'cpu (... threads)'
+    'cpu (... thread...)'
     """
     dev = pick_device(device)
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     if dev.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        n = torch.get_num_threads()
+        return f"cpu ({n} thread{'s' if n != 1 else ''})"
     return dev.type
 
 

@@ -43,3 +43,15 @@ def test_each_notebook_has_goals_exercises_and_open_questions(path):
     assert "learning goals" in text, f"{path.name}: no learning goals"
     assert "exercises" in text, f"{path.name}: no exercises"
     assert "paper leaves open" in text, f"{path.name}: does not say what the paper leaves open"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_nbval_markers_are_exact(path):
+    """nbval recognises a marker only when the comment is exactly the marker:
+    `# NBVAL_IGNORE_OUTPUT  (why)` silently leaves the cell compared."""
+    markers = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION"}
+    for cell in load(path)["cells"]:
+        for line in "".join(cell["source"]).splitlines():
+            if line.lstrip("# ").startswith("NBVAL"):
+                assert line.lstrip("# ").strip() in markers and line.startswith("# NBVAL"), (
+                    f"{path.name}: {line!r} is not an exact nbval marker; put the explanation on the next line")
