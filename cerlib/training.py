@@ -326,9 +326,10 @@ def fit(
         Torch threads while training on the CPU (restored afterwards). The
         network is so small that a second thread barely helps when the machine
         is idle and hurts badly when another process is busy: on a 2-core
-        x86_64 machine a step took 7.2 ms with one thread, 6.5 ms with two,
-        and 29 ms with two while another process kept one core busy
-        (``benchmarks/bench_training.py``). None keeps torch's setting.
+        x86_64 machine a step took 7.8 ms with one thread, 7.1 ms with two,
+        and 31.5 ms with two while another process kept one core busy
+        (``benchmarks/results/cpu-x86_64-2core.md``). None keeps torch's
+        setting.
 
     Returns
     -------
