@@ -174,7 +174,8 @@ class History:
 
 # --------------------------------------------------------------------------- data plumbing
 def _is_pair(item: Any) -> bool:
-    return isinstance(item, tuple) and len(item) == 2 and not hasattr(item, "features")
+    """A (features, labels) pair, as opposed to a tuple of two Recordings."""
+    return isinstance(item, tuple) and len(item) == 2 and not hasattr(item[0], "features")
 
 
 def _items(data) -> list:
@@ -182,10 +183,7 @@ def _items(data) -> list:
         return []
     if hasattr(data, "features") or _is_pair(data) or isinstance(data, np.ndarray) or torch.is_tensor(data):
         return [data]
-    items = list(data)
-    if not items:
-        raise ValueError("no training data: an empty list of recordings was given")
-    return items
+    return list(data)
 
 
 def _unpack(item, model, modalities, need_labels: bool):
@@ -358,6 +356,8 @@ def fit(
     seed_gen = torch.Generator().manual_seed(int(seed))
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
 
+    if not _items(train):
+        raise ValueError("no training data: an empty list of recordings was given")
     _, train_x, train_y = _prepare(model, train, modalities, True, None)
     normaliser = Normaliser.fit(train_x) if normalise else None
     if normaliser is not None:

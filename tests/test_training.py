@@ -97,8 +97,10 @@ def test_stl_picks_its_column_from_recordings():
     rec = SimpleNamespace(name="r1", features={"speech": x}, tasks=("a", "b"), labels=y,
                           inputs=lambda modalities=None: x)
     model = CERMTL(n_features=4, tasks=["b"])
-    fit(model, rec, epochs=1, progress=False, device="cpu")
+    fit(model, rec, [], epochs=1, progress=False, device="cpu")  # an empty validation list: no early stopping
     assert predict(model, rec).shape == (400, 1)
+    both = predict(model, (rec, rec))  # a tuple of recordings is two recordings, not a (features, labels) pair
+    assert len(both) == 2 and both[0].shape == (400, 1)
     with pytest.raises(ValueError, match="tasks"):
         fit(CERMTL(n_features=4, tasks=["c"]), rec, epochs=1, progress=False)
 
