@@ -816,6 +816,13 @@ class Bvh:
 _BVH_TOKEN = re.compile(r"[{}]|[^\s{}]+")
 
 
+def _read_text(path: Path, kind: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        raise DatasetError(f"cannot read {kind} file {path}: {err}") from err
+
+
 def read_bvh(path: str | os.PathLike) -> Bvh:
     """Parse a BVH (Biovision hierarchy) motion-capture file.
 
@@ -849,10 +856,7 @@ def read_bvh(path: str | os.PathLike) -> Bvh:
         return DatasetError(f"BVH file {path}: {what} (expected HIERARCHY with ROOT/JOINT/End Site "
                             "blocks, then MOTION, 'Frames: N', 'Frame Time: t' and N lines of values)")
 
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as err:
-        raise DatasetError(f"cannot read BVH file {path}: {err}") from err
+    text = _read_text(path, "BVH")
     m = re.search(r"^\s*MOTION\s*$", text, flags=re.MULTILINE)
     if not text.lstrip().startswith("HIERARCHY") or m is None:
         raise bad("no HIERARCHY or MOTION section")
@@ -959,10 +963,7 @@ def read_arff(path: str | os.PathLike):
         return DatasetError(f"ARFF file {path}: {what} (expected '@relation', '@attribute NAME TYPE' "
                             "lines, '@data', then one comma-separated row per instance)")
 
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as err:
-        raise DatasetError(f"cannot read ARFF file {path}: {err}") from err
+    text = _read_text(path, "ARFF")
     relation, names, types = "", [], []
     lines = text.splitlines()
     data_start = None
