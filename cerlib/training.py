@@ -389,7 +389,7 @@ def fit(
             tick = time.perf_counter()
             model.train()
             order = torch.randperm(len(bank), generator=seed_gen)[:n_draw].to(dev)
-            total, count = 0.0, 0
+            total, count = torch.zeros((), device=dev), 0  # summed on the device: no sync per batch
             for start in range(0, n_draw, batch_size):
                 index = order[start : start + batch_size]
                 if len(index) < 2:  # a batch of one has no correlation
@@ -399,9 +399,9 @@ def fit(
                 optimiser.zero_grad(set_to_none=True)
                 objective.backward()
                 optimiser.step()
-                total += float(objective.detach()) * len(index)
+                total += objective.detach() * len(index)
                 count += len(index)
-            row = {"epoch": epoch, "train_loss": total / max(count, 1)}
+            row = {"epoch": epoch, "train_loss": float(total) / max(count, 1)}
             if valid_items:
                 scores = _scores(model, valid_x, valid_y, loss, alpha, "pooled", dev)
                 row.update({f"valid_{k}": v for k, v in scores.items()})
