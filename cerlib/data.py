@@ -172,13 +172,24 @@ def _warn(message: str) -> None:
 # Progress bars and cache location
 # ---------------------------------------------------------------------------
 
-def _quiet() -> bool:
-    return os.environ.get("CERLIB_QUIET", "").strip().lower() not in ("", "0", "false", "no")
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Whether to show a progress bar: not when ``progress`` is False, nor when
+    ``$CERLIB_QUIET`` is set (the test suite sets it, so stored notebook
+    outputs hold no timings); otherwise yes. Every bar in cerlib asks here.
+
+    Examples
+    --------
+    >>> progress_enabled(False)
+    False
+    """
+    if progress is False:
+        return False
+    return os.environ.get("CERLIB_QUIET", "").strip().lower() in ("", "0", "false", "no")
 
 
 def _progress(iterable, *, enabled: bool = True, **kw):
     """Wrap ``iterable`` in tqdm's auto bar unless disabled or ``CERLIB_QUIET=1``."""
-    if not enabled or _quiet():
+    if not progress_enabled(enabled):
         return iterable
     from tqdm.auto import tqdm
 

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .data import progress_enabled
 from .features import Normaliser
 from .framing import gather_images, pad_features
 from .losses import multitask_loss
@@ -101,20 +102,6 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def progress_enabled(progress: bool | None = None) -> bool:
-    """Progress bars are on unless ``progress=False`` or ``$CERLIB_QUIET`` is set
-    (the test suite sets it, so stored notebook outputs hold no timings).
-
-    Examples
-    --------
-    >>> progress_enabled(False)
-    False
-    """
-    if progress is not None:
-        return bool(progress)
-    return os.environ.get("CERLIB_QUIET", "") in ("", "0")
 
 
 # --------------------------------------------------------------------------- history
@@ -319,7 +306,7 @@ def fit(
         Seeds the batch order. Seed the model's initial weights yourself with
         :func:`seed_everything` before building it.
     progress : bool, optional
-        Show a progress bar (default: on unless ``$CERLIB_QUIET`` is set).
+        Show a progress bar (default: yes); ``$CERLIB_QUIET`` turns every bar off.
     cpu_threads : int or None, default 1
         Torch threads while training on the CPU (restored afterwards). The
         network is so small that a second thread barely helps when the machine
