@@ -174,7 +174,7 @@ def _items(data) -> list:
 
 
 def _unpack(item, model, modalities, need_labels: bool):
-    """-> (name, features (T, P) float32, labels (T, M) float32 or None)."""
+    """-> (features (T, P) float32, labels (T, M) float32 or None)."""
     tasks = model.tasks
     if hasattr(item, "features"):  # a Recording
         x = item.inputs(modalities)
@@ -185,7 +185,7 @@ def _unpack(item, model, modalities, need_labels: bool):
                 f"recording {item.name!r} has tasks {tuple(item.tasks)}; the model asks for {missing}"
             )
         y = item.labels[:, [list(item.tasks).index(t) for t in tasks]]
-        return item.name, np.asarray(x, np.float32), np.asarray(y, np.float32)
+        return np.asarray(x, np.float32), np.asarray(y, np.float32)
     if _is_pair(item):
         x, y = item
     else:
@@ -205,7 +205,7 @@ def _unpack(item, model, modalities, need_labels: bool):
             )
     elif need_labels:
         raise ValueError("training and validation data need labels: pass (features, labels) pairs or Recordings")
-    return "array", x, y
+    return x, y
 
 
 def _check_width(model, name: str, x) -> None:
@@ -246,13 +246,13 @@ class _Bank:
 
 
 def _prepare(model, data, modalities, need_labels, normaliser):
-    names, xs, ys = [], [], []
+    """-> (list of normalised (T, P) features, list of (T, M) labels or None)."""
+    xs, ys = [], []
     for item in _items(data):
-        name, x, y = _unpack(item, model, modalities, need_labels)
-        names.append(name)
+        x, y = _unpack(item, model, modalities, need_labels)
         xs.append(normaliser.transform(x) if normaliser is not None else x)
         ys.append(y)
-    return names, xs, (ys if need_labels or all(y is not None for y in ys) else None)
+    return xs, (ys if need_labels or all(y is not None for y in ys) else None)
 
 
 # --------------------------------------------------------------------------- public API
@@ -343,9 +343,10 @@ def fit(
     seed_gen = torch.Generator().manual_seed(int(seed))
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
 
-    if not _items(train):
+    train_items = _items(train)
+    if not train_items:
         raise ValueError("no training data: an empty list of recordings was given")
-    _, train_x, train_y = _prepare(model, train, modalities, True, None)
+    train_x, train_y = _prepare(model, train_items, modalities, True, None)
     normaliser = Normaliser.fit(train_x) if normalise else None
     if normaliser is not None:
         train_x = [normaliser.transform(x) for x in train_x]
@@ -354,7 +355,7 @@ def fit(
     bank = _Bank(train_x, train_y, n_frames, stride, dev)
     valid_items = _items(valid)
     if valid_items:
-        _, valid_x, valid_y = _prepare(model, valid_items, modalities, True, normaliser)
+        valid_x, valid_y = _prepare(model, valid_items, modalities, True, normaliser)
 
     model.to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -444,7 +445,7 @@ def predict(model: torch.nn.Module, data, *, modalities: Sequence[str] | None = 
     framing = _framing(model)
     modalities = framing["modalities"] if modalities is None else modalities
     single = not isinstance(data, (list, tuple)) or _is_pair(data)
-    _, xs, _ = _prepare(model, data, modalities, False, getattr(model, "cer_normaliser", None))
+    xs, _ = _prepare(model, data, modalities, False, getattr(model, "cer_normaliser", None))
     out = _predict_arrays(model, xs, device, batch_size)
     return out[0] if single else out
 
@@ -492,7 +493,7 @@ def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str =
     """
     if modalities is None:
         modalities = _framing(model)["modalities"]
-    _, xs, labels = _prepare(model, data, modalities, True, getattr(model, "cer_normaliser", None))
+    xs, labels = _prepare(model, data, modalities, True, getattr(model, "cer_normaliser", None))
     return _scores(model, xs, labels, loss, alpha, how, device)
 
 
