@@ -76,6 +76,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from . import features as _features
+from ._util import progress as _progress
 
 __all__ = [
     "AUDIO_SR",
@@ -169,32 +170,8 @@ def _warn(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Progress bars and cache location
+# Cache location
 # ---------------------------------------------------------------------------
-
-def progress_enabled(progress: bool | None = None) -> bool:
-    """Whether to show a progress bar: not when ``progress`` is False, nor when
-    ``$CERLIB_QUIET`` is set (the test suite sets it, so stored notebook
-    outputs hold no timings); otherwise yes. Every bar in cerlib asks here.
-
-    Examples
-    --------
-    >>> progress_enabled(False)
-    False
-    """
-    if progress is False:
-        return False
-    return os.environ.get("CERLIB_QUIET", "").strip().lower() in ("", "0", "false", "no")
-
-
-def _progress(iterable, *, enabled: bool = True, **kw):
-    """Wrap ``iterable`` in tqdm's auto bar unless disabled or ``CERLIB_QUIET=1``."""
-    if not progress_enabled(enabled):
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, **kw)
-
 
 def default_cache_dir() -> Path:
     """Folder where loaded recordings are cached.

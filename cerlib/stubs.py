@@ -61,7 +61,7 @@ from typing import Sequence
 import numpy as np
 from scipy import signal
 
-from .data import _progress
+from ._util import progress as _progress
 
 __all__ = ["Knobs", "SCALES", "make_stubs", "main_make_stubs"]
 

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .data import progress_enabled
+from ._util import progress_enabled
 from .features import Normaliser
 from .framing import gather_images, pad_features
 from .losses import multitask_loss

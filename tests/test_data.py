@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cerlib import data
+from cerlib import _util, data
 from cerlib.data import (CREATIVEIT_JOINTS, DatasetError, DatasetWarning, Fold, Recording,
                          assert_speaker_independent, detect_layout, load_corpus, read_bvh,
                          resample_series)
@@ -460,11 +460,11 @@ def test_read_only_dataset_loads(tiny, tmp_path):
 def test_progress_helper_respects_quiet(monkeypatch):
     items = [1, 2, 3]
     monkeypatch.setenv("CERLIB_QUIET", "1")
-    assert data._progress(items) is items
+    assert _util.progress(items) is items
     monkeypatch.setenv("CERLIB_QUIET", "0")
-    bar = data._progress(items, disable=True)
+    bar = _util.progress(items, disable=True)
     assert list(bar) == items and bar is not items
-    assert data._progress(items, enabled=False) is items
+    assert _util.progress(items, enabled=False) is items
 
 
 # ---------------------------------------------------------------------------
