@@ -48,6 +48,12 @@ _PUBLIC = {
     "predict": "training",
     "evaluate": "training",
     "History": "training",
+    "Example": "training",
+    "Preprocessing": "training",
+    "CheckpointError": "training",
+    "save_model": "training",
+    "load_model": "training",
+    "DatasetWarning": "data",
     "pick_device": "training",
     "seed_everything": "training",
 }

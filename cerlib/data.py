@@ -102,7 +102,7 @@ __all__ = [
 ]
 
 #: Version of the loading recipe; bump it to invalidate every cached recording.
-DATA_VERSION = 1
+DATA_VERSION = 2
 
 #: Canonical audio sample rate (Hz): every waveform is resampled to it.
 AUDIO_SR = 16000
@@ -241,6 +241,10 @@ class Recording:
         ``"<task>"`` for annotations).
     meta : dict
         Anything else the layout says (improvisation, partner, ...).
+    feature_names : dict of str to tuple of str
+        Column names per modality, e.g. ``feature_names["speech"][0] == "log_energy"``;
+        a trained model records them and :func:`cerlib.training.predict`
+        checks that new data has the same columns.
 
     Examples
     --------
@@ -266,6 +270,7 @@ class Recording:
     raters: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    feature_names: dict = field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:
@@ -1408,7 +1413,12 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
         arrays[f"ratings_{t}"] = traces.astype(np.float32)
         raters[t] = list(names)
     arrays["labels"] = labels
-    meta = {"raters": raters, "messages": messages}
+    names = {"speech": list(_features.SPEECH_FEATURE_NAMES)}
+    if "motion" in other:
+        names["motion"] = list(_features.motion_feature_names(joints))
+    if "face" in other:
+        names["face"] = list(numeric)
+    meta = {"raters": raters, "messages": messages, "feature_names": names}
     return arrays, meta
 
 
@@ -1464,7 +1474,8 @@ def _build(spec: _Spec, arrays: dict, meta: dict, tasks, fps: float) -> Recordin
                      labels=arrays["labels"], tasks=tuple(tasks), session=spec.session,
                      partition=spec.partition, ratings=ratings or None,
                      raters={t: tuple(v) for t, v in meta["raters"].items()},
-                     sources=sources, meta=dict(spec.meta))
+                     sources=sources, meta=dict(spec.meta),
+                     feature_names={m: tuple(v) for m, v in meta.get("feature_names", {}).items()})
 
 
 def _is_inside(child: Path, parent: Path) -> bool:

@@ -565,8 +565,10 @@ class Normaliser:
     ----------
     mean : np.ndarray, float32, shape (P,)
     std : np.ndarray, float32, shape (P,)
-        Population standard deviation, floored at ``1e-8`` so constant
-        columns map to 0 instead of dividing by zero.
+        Population standard deviation. A column that does not vary in the
+        training data (std below ``1e-8``, e.g. a face column missing in every
+        training recording) gets unit scale, as scikit-learn's StandardScaler
+        does: dividing by a floored std would multiply test values by 1e8.
 
     Examples
     --------
@@ -574,7 +576,7 @@ class Normaliser:
     >>> train = [np.array([[0.0, 5.0], [2.0, 5.0]]), np.array([[4.0, 5.0]])]
     >>> norm = Normaliser.fit(train)
     >>> norm.mean, norm.std.round(3)
-    (array([2., 5.], dtype=float32), array([1.633, 0.   ], dtype=float32))
+    (array([2., 5.], dtype=float32), array([1.633, 1.   ], dtype=float32))
     >>> norm.transform(np.array([[2.0, 5.0]]))
     array([[0., 0.]], dtype=float32)
     """
@@ -582,12 +584,13 @@ class Normaliser:
     mean: np.ndarray
     std: np.ndarray
 
-    #: Floor on the standard deviation.
+    #: Standard deviations below this are treated as zero variance (unit scale).
     STD_FLOOR = 1e-8
 
     def __post_init__(self):
         mean = np.array(self.mean, dtype=np.float32).reshape(-1)
-        std = np.maximum(np.array(self.std, dtype=np.float32).reshape(-1), self.STD_FLOOR)
+        std = np.array(self.std, dtype=np.float32).reshape(-1)
+        std = np.where(std < self.STD_FLOOR, np.float32(1.0), std).astype(np.float32)
         if mean.shape != std.shape:
             raise ValueError(f"mean has {mean.size} columns but std has {std.size}")
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):

@@ -115,6 +115,8 @@ def _check_pair(y_hat: torch.Tensor, y: torch.Tensor, name: str):
 
 
 def _moments(y_hat: torch.Tensor, y: torch.Tensor):
+    if y_hat.dtype in (torch.float16, torch.bfloat16):  # 1e-8 and small variances vanish in half precision
+        y_hat, y = y_hat.float(), y.float()
     mu_p = y_hat.mean(dim=0)
     mu_y = y.mean(dim=0)
     a = y_hat - mu_p

@@ -290,14 +290,14 @@ def layer_table(model: nn.Module, batch_size: int = 1):
         for name, m in model.named_modules()
         if name and not list(m.children())
     ]
+    was_training = model.training
     try:
-        was_training = model.training
         model.eval()
         device = next(model.parameters()).device
         with torch.no_grad():
             model(torch.zeros(batch_size, model.n_features, model.n_frames, device=device))
-        model.train(was_training)
     finally:
+        model.train(was_training)
         for h in handles:
             h.remove()
     return pd.DataFrame(rows)

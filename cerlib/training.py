@@ -1,35 +1,35 @@
-"""Training and inference (Section III): fit, predict, evaluate, device, seeds.
+"""Training and inference (Section III): fit, predict, evaluate, save and load.
 
 The set-up follows the paper: Adam, learning rate 5e-5, batch size 256, up to
 100 epochs, early stopping with patience 20 on the validation mean CCC, and the
 best weights restored at the end. The validation set is for early stopping
 only and must come from training speakers (``Corpus.folds`` arranges that).
+Notebook 06 tells the story; this module holds the mechanics.
 
-Data in, data out
------------------
-``train`` / ``valid`` / the input of :func:`predict` may be a
-:class:`cerlib.data.Recording`, a ``(features (T, P), labels (T, n_tasks))``
-pair, or a list of either. Recordings give the model the columns of its
-``tasks`` by name (so a CER-STL for valence trains on the valence column), and
-their modalities are concatenated in the order of ``modalities`` (early
-fusion; default: all of them, speech first).
+Data in: a :class:`cerlib.data.Recording`, an :class:`Example` (features
+(T, P), labels (T, n_tasks)), or a list or tuple of them; :func:`predict` also
+takes a bare (T, P) array. Recordings give the model the columns of its
+``tasks`` by name and fuse their modalities in the order of ``modalities``
+(early fusion; default: all of them, speech first).
 
-Normalisation
--------------
-With ``normalise=True`` (default) ``fit`` computes a z-score per feature from
-the *training* data only and attaches it to the model as
-``model.cer_normaliser``; :func:`predict` applies it. The framing (``n_frames``,
-``stride``) and the modalities are attached likewise (``model.cer_framing``),
-so predict frames test data exactly as training did.
+A trained model carries its preprocessing (:class:`Preprocessing`, as
+``model.preprocessing``): framing, modalities, feature names, tasks, frame
+rate and normalisation. :func:`predict`, :func:`evaluate`, :func:`save_model`
+and the CLI all read it from there, so test data is prepared exactly as the
+training data was.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 import os
 import random
+import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -40,8 +40,13 @@ from .framing import gather_images, pad_features
 from .losses import multitask_loss
 from .metrics import mean_ccc
 
-__all__ = ["fit", "predict", "evaluate", "History", "pick_device", "describe_device", "seed_everything",
-           "progress_enabled", "save_model", "load_model"]
+__all__ = ["fit", "predict", "evaluate", "History", "Example", "Preprocessing", "CheckpointError",
+           "pick_device", "describe_device", "seed_everything", "save_model", "load_model"]
+
+#: Version of the checkpoint layout written by :func:`save_model`.
+CHECKPOINT_FORMAT = 1
+_CHECKPOINT_KIND = "cerlib-model"
+NORMALISE_MODES = ("global", "recording", "speaker")
 
 
 # --------------------------------------------------------------------------- device, seeds, bars
@@ -104,6 +109,293 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
 
 
+# --------------------------------------------------------------------------- what goes in, what comes out
+class Example(NamedTuple):
+    """Labelled frames that are not a :class:`~cerlib.data.Recording`.
+
+    Examples
+    --------
+    >>> ex = Example(np.zeros((10, 4), "float32"), np.zeros((10, 1), "float32"))
+    >>> ex.features.shape, ex.labels.shape
+    ((10, 4), (10, 1))
+    """
+
+    features: np.ndarray  # (T, P)
+    labels: np.ndarray    # (T, n_tasks), or (T,) for one task
+
+
+class CheckpointError(ValueError):
+    """A model file is missing, damaged, foreign or from a newer cerlib.
+
+    Examples
+    --------
+    >>> try:
+    ...     load_model("no-such-model.pt")
+    ... except CheckpointError as err:
+    ...     print(str(err).split(":")[0])
+    no-such-model.pt
+    """
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Everything that turns data into the model's input, fixed by :func:`fit`.
+
+    Attributes
+    ----------
+    n_frames, stride : int
+        Framing of Eq. (1).
+    tasks : tuple of str
+        Output columns, in order.
+    modalities : tuple of str or None
+        Fused modalities of a Recording, in order (None: arrays were given).
+    feature_names : tuple of str or None
+        The P input columns by name (None when the data did not name them).
+    fps : float or None
+        Frame rate of the training data.
+    normalise : {"global", "recording", "speaker"} or None
+        "global": z-score with the training statistics ``normaliser``;
+        "recording" / "speaker": each recording / speaker with its own
+        statistics, at test time too (transductive: it uses the test
+        speaker's unlabelled features); None: raw features.
+    normaliser : Normaliser or None
+        The training statistics for "global".
+
+    Examples
+    --------
+    >>> p = Preprocessing(n_frames=20, stride=10, tasks=("activation",))
+    >>> Preprocessing.from_dict(p.to_dict()) == p
+    True
+    """
+
+    n_frames: int
+    stride: int
+    tasks: tuple
+    modalities: tuple | None = None
+    feature_names: tuple | None = None
+    fps: float | None = None
+    normalise: str | None = None
+    normaliser: Normaliser | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict:
+        """Plain Python (str, int, float, lists): safe to save and to load with ``weights_only``."""
+        d = dataclasses.asdict(self)
+        d["tasks"] = list(self.tasks)
+        d["modalities"] = list(self.modalities) if self.modalities is not None else None
+        d["feature_names"] = list(self.feature_names) if self.feature_names is not None else None
+        d["normaliser"] = self.normaliser.to_dict() if self.normaliser is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Preprocessing":
+        d = dict(d)
+        for key in ("tasks", "modalities", "feature_names"):
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
+        if d.get("normaliser") is not None:
+            d["normaliser"] = Normaliser.from_dict(d["normaliser"])
+        return cls(**d)
+
+
+def preprocessing_of(model: torch.nn.Module) -> Preprocessing:
+    """The model's :class:`Preprocessing`; an untrained model gets its defaults.
+
+    Examples
+    --------
+    >>> from cerlib import CERMTL
+    >>> preprocessing_of(CERMTL()).n_frames, preprocessing_of(CERMTL()).normalise
+    (20, None)
+    """
+    found = getattr(model, "preprocessing", None)
+    if found is not None:
+        return found
+    return Preprocessing(n_frames=model.n_frames, stride=10, tasks=tuple(model.tasks))
+
+
+def _items(data, what: str) -> list:
+    """One input type: Recording, Example, (predict only) an array, or a list/tuple of them."""
+    if data is None:
+        return []
+    if _is_recording(data) or isinstance(data, (Example, np.ndarray)) or torch.is_tensor(data):
+        return [data]
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    raise TypeError(f"{what}: expected a Recording, an Example(features, labels), an array or a list of "
+                    f"them, got {type(data).__name__}")
+
+
+def _is_recording(item) -> bool:
+    return hasattr(item, "inputs") and hasattr(item, "labels") and hasattr(item, "tasks")
+
+
+def _as_float32(a, what: str) -> np.ndarray:
+    return np.asarray(a.detach().cpu() if torch.is_tensor(a) else a, dtype=np.float32)
+
+
+def _check_finite(a: np.ndarray, what: str, columns: Sequence[str] | None = None) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        frame, col = np.argwhere(bad.reshape(len(a), -1))[0]
+        name = f" ({columns[col]})" if columns is not None and col < len(columns) else ""
+        raise ValueError(f"{what} hold {int(bad.sum())} NaN or infinite values; the first at frame {frame}, "
+                         f"column {col}{name}. Repair or drop them before training")
+
+
+def _unpack(item, index: int, model, modalities, need_labels: bool):
+    """-> (name, speaker, features (T, P) float32, labels (T, M) float32 or None)."""
+    tasks = tuple(model.tasks)
+    if _is_recording(item):
+        x = _as_float32(item.inputs(modalities), item.name)
+        _check_width(model, f"recording {item.name!r}", x)
+        _check_finite(x, f"recording {item.name!r}: features")
+        missing = [t for t in tasks if t not in item.tasks]
+        if missing:
+            raise ValueError(f"recording {item.name!r} has tasks {tuple(item.tasks)}; the model asks for {missing}")
+        y = _as_float32(item.labels, item.name)[:, [list(item.tasks).index(t) for t in tasks]]
+        _check_finite(y, f"recording {item.name!r}: labels", tasks)
+        return item.name, getattr(item, "speaker", item.name), x, y
+    name = f"item {index}"
+    if isinstance(item, Example):
+        x, y = item
+    elif isinstance(item, np.ndarray) or torch.is_tensor(item):
+        x, y = item, None
+    else:
+        raise TypeError(f"{name}: expected a Recording, an Example(features, labels) or a (T, P) array, got "
+                        f"{type(item).__name__}" + (" (wrap a (features, labels) pair as Example(features, labels))"
+                                                    if isinstance(item, tuple) else ""))
+    x = _as_float32(x, name)
+    if x.ndim != 2:
+        raise ValueError(f"{name}: features must be (T, P), got shape {x.shape}")
+    _check_width(model, name, x)
+    _check_finite(x, f"{name}: features")
+    if y is not None:
+        y = _as_float32(y, name)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape != (x.shape[0], len(tasks)):
+            raise ValueError(f"{name}: labels must be (T, n_tasks) = ({x.shape[0]}, {len(tasks)}) for tasks "
+                             f"{tasks}, got {y.shape}")
+        _check_finite(y, f"{name}: labels", tasks)
+    elif need_labels:
+        raise ValueError(f"{name}: training and validation data need labels: pass Recordings or "
+                         "Example(features, labels)")
+    return name, name, x, y
+
+
+def _check_width(model, name: str, x) -> None:
+    if x.shape[1] != model.n_features:
+        raise ValueError(
+            f"{name}: features have P={x.shape[1]} columns but the model expects "
+            f"n_features={model.n_features}; pick `modalities` or build the model with "
+            f"n_features={x.shape[1]}"
+        )
+
+
+def _feature_names(item, modalities) -> tuple | None:
+    names = getattr(item, "feature_names", None) or {}
+    try:
+        resolved = item._resolve(modalities)
+    except AttributeError:
+        return None
+    if not all(m in names for m in resolved):
+        return None
+    return tuple(n for m in resolved for n in names[m])
+
+
+def _check_matches(pre: Preprocessing, item) -> None:
+    """A Recording must have the frame rate and the columns the model was trained on."""
+    if not _is_recording(item):
+        return
+    fps = getattr(item, "fps", None)
+    if pre.fps is not None and fps is not None and abs(float(fps) - pre.fps) > 1e-9:
+        raise ValueError(f"recording {item.name!r} is at {fps:g} fps but the model was trained at {pre.fps:g} fps; "
+                         f"load the data with load_corpus(..., fps={pre.fps:g})")
+    names = _feature_names(item, pre.modalities)
+    if pre.feature_names is not None and names is not None and names != pre.feature_names:
+        differ = [(i, a, b) for i, (a, b) in enumerate(zip(pre.feature_names, names)) if a != b]
+        what = (f"{len(names)} columns, the model {len(pre.feature_names)}" if len(names) != len(pre.feature_names)
+                else "column " + ", ".join(f"{i}: {b!r} where the model has {a!r}" for i, a, b in differ[:3]))
+        raise ValueError(f"recording {item.name!r} has other features than the model was trained on: {what}")
+
+
+def _normalised(xs: list, keys: list, pre: Preprocessing) -> list:
+    if pre.normalise is None:
+        return xs
+    if pre.normalise == "global":
+        return [pre.normaliser.transform(x) for x in xs]
+    stats = {k: Normaliser.fit([x for x, kx in zip(xs, keys) if kx == k]) for k in dict.fromkeys(keys)}
+    return [stats[k].transform(x) for x, k in zip(xs, keys)]
+
+
+def _prepare(model, data, pre: Preprocessing, need_labels: bool, what: str):
+    """-> (list of normalised (T, P) features, list of (T, M) labels or None)."""
+    xs, ys, keys = [], [], []
+    for i, item in enumerate(_items(data, what)):
+        _check_matches(pre, item)
+        name, speaker, x, y = _unpack(item, i, model, pre.modalities, need_labels)
+        xs.append(x)
+        ys.append(y)
+        keys.append(speaker if pre.normalise == "speaker" else name)
+    labelled = all(y is not None for y in ys)
+    return _normalised(xs, keys, pre), (ys if labelled else None)
+
+
+class _Bank:
+    """Every feature image of several recordings, drawn in shuffled batches.
+
+    The padded features of all recordings are concatenated once on the device;
+    a batch is one gather (B, N) -> (B, P, N), so no image is ever stored.
+    """
+
+    def __init__(self, arrays, labels, n_frames, stride, device):
+        padded, rows, start = [], [], 0
+        for x in arrays:
+            p = pad_features(x, n_frames, stride)
+            padded.append(p)
+            rows.append(start + np.arange(len(x)))
+            start += len(p)
+        self.padded = torch.as_tensor(np.concatenate(padded), device=device)
+        self.rows = torch.as_tensor(np.concatenate(rows), device=device)
+        self.labels = torch.as_tensor(np.concatenate(labels), device=device) if labels is not None else None
+        self.n_frames, self.stride = n_frames, stride
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def images(self, index: torch.Tensor) -> torch.Tensor:
+        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride)
+
+
+def _whole(value, name: str) -> int:
+    """An integer given as int (or a float with no fraction, e.g. from a slider)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or int(value) != value:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def training_preprocessing(model, train_items, *, modalities, n_frames, stride, normalise) -> Preprocessing:
+    """The :class:`Preprocessing` that :func:`fit` fixes from the training data (normaliser included)."""
+    mode = "global" if normalise is True else None if normalise in (False, None) else normalise
+    if mode not in NORMALISE_MODES + (None,):
+        raise ValueError(f"normalise must be one of {NORMALISE_MODES}, True (global) or False/None, got {normalise!r}")
+    first = train_items[0]
+    recordings = all(_is_recording(r) for r in train_items)
+    resolved = tuple(first._resolve(modalities)) if recordings and hasattr(first, "_resolve") else (
+        tuple(modalities) if modalities is not None else None)
+    names = {_feature_names(r, resolved) for r in train_items} if recordings else {None}
+    fps = {float(r.fps) for r in train_items if getattr(r, "fps", None)} if recordings else set()
+    if len(fps) > 1:
+        raise ValueError(f"training recordings have different frame rates {sorted(fps)}; load them at one rate")
+    pre = Preprocessing(n_frames=n_frames, stride=stride, tasks=tuple(model.tasks), modalities=resolved,
+                        feature_names=names.pop() if len(names) == 1 else None,
+                        fps=fps.pop() if fps else None, normalise=mode)
+    if mode == "global":
+        raw = [_unpack(item, i, model, resolved, True)[2] for i, item in enumerate(train_items)]
+        pre = dataclasses.replace(pre, normaliser=Normaliser.fit(raw))
+    return pre
+
+
 # --------------------------------------------------------------------------- history
 @dataclass
 class History:
@@ -112,12 +404,14 @@ class History:
     Attributes
     ----------
     epochs : list of dict
-        One row per epoch: ``epoch``, ``train_loss``, and with validation data
-        ``valid_loss``, ``valid_ccc_<task>`` for each task, ``valid_mean_ccc``.
+        One row per epoch: ``epoch``, ``train_loss``, ``seconds``, and with
+        validation data ``valid_loss``, ``valid_ccc_<task>`` for each task and
+        ``valid_mean_ccc``.
     best_epoch : int or None
         The epoch whose weights the model holds at the end (with validation).
     stopped_early, interrupted : bool
-        Patience ran out / the user pressed Ctrl-C (or Interrupt in Jupyter).
+        Patience ran out / the user pressed Ctrl-C (or Interrupt in Jupyter),
+        or an ``on_epoch`` callback asked to stop.
 
     ``cerlib.plots.plot_history(history)`` draws it; ``history.to_frame()``
     gives a DataFrame.
@@ -159,100 +453,80 @@ class History:
         return f"History({len(self.epochs)} epochs {state}{best}, loss={self.loss!r}, device={self.device!r})"
 
 
-# --------------------------------------------------------------------------- data plumbing
-def _is_pair(item: Any) -> bool:
-    """A (features, labels) pair, as opposed to a tuple of two Recordings."""
-    return isinstance(item, tuple) and len(item) == 2 and not hasattr(item[0], "features")
+class EarlyStopping:
+    """Keeps the best weights seen on validation and says when patience ran out.
 
+    ``patience`` is the number of epochs without a better score that are
+    tolerated: with 0, training stops at the first epoch that does not improve.
+    The best (score, epoch, weights) is stored as one object, so an interrupt
+    can never leave a score that belongs to other weights.
 
-def _items(data) -> list:
-    if data is None:
-        return []
-    if hasattr(data, "features") or _is_pair(data) or isinstance(data, np.ndarray) or torch.is_tensor(data):
-        return [data]
-    return list(data)
-
-
-def _unpack(item, model, modalities, need_labels: bool):
-    """-> (features (T, P) float32, labels (T, M) float32 or None)."""
-    tasks = model.tasks
-    if hasattr(item, "features"):  # a Recording
-        x = item.inputs(modalities)
-        _check_width(model, item.name, x)
-        missing = [t for t in tasks if t not in item.tasks]
-        if missing:
-            raise ValueError(
-                f"recording {item.name!r} has tasks {tuple(item.tasks)}; the model asks for {missing}"
-            )
-        y = item.labels[:, [list(item.tasks).index(t) for t in tasks]]
-        return np.asarray(x, np.float32), np.asarray(y, np.float32)
-    if _is_pair(item):
-        x, y = item
-    else:
-        x, y = item, None
-    x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float32)
-    if x.ndim != 2:
-        raise ValueError(f"features must be (T, P), got shape {x.shape}")
-    _check_width(model, "array", x)
-    if y is not None:
-        y = np.asarray(y.detach().cpu() if torch.is_tensor(y) else y, dtype=np.float32)
-        if y.ndim == 1:
-            y = y[:, None]
-        if y.shape != (x.shape[0], len(tasks)):
-            raise ValueError(
-                f"labels must be (T, n_tasks) = ({x.shape[0]}, {len(tasks)}) for tasks {tuple(tasks)}, "
-                f"got {y.shape}"
-            )
-    elif need_labels:
-        raise ValueError("training and validation data need labels: pass (features, labels) pairs or Recordings")
-    return x, y
-
-
-def _check_width(model, name: str, x) -> None:
-    if x.shape[1] != model.n_features:
-        raise ValueError(
-            f"{name}: features have P={x.shape[1]} columns but the model expects "
-            f"n_features={model.n_features}; pick `modalities` or build the model with "
-            f"n_features={x.shape[1]}"
-        )
-
-
-class _Bank:
-    """Every feature image of several recordings, drawn in shuffled batches.
-
-    The padded features of all recordings are concatenated once on the device;
-    a batch is one gather (B, N) -> (B, P, N), so no image is ever stored.
+    Examples
+    --------
+    >>> stop = EarlyStopping(patience=1)
+    >>> [stop.update(s, e, torch.nn.Linear(1, 1)) for e, s in enumerate([0.1, 0.3, 0.2, 0.25], 1)]
+    [False, False, False, True]
+    >>> stop.best_epoch
+    2
     """
 
-    def __init__(self, arrays, labels, n_frames, stride, device):
-        padded, rows, start = [], [], 0
-        for x in arrays:
-            p = pad_features(x, n_frames, stride)
-            padded.append(p)
-            rows.append(start + np.arange(len(x)))
-            start += len(p)
-        self.padded = torch.as_tensor(np.concatenate(padded), device=device)
-        self.rows = torch.as_tensor(np.concatenate(rows), device=device)
-        self.labels = (
-            torch.as_tensor(np.concatenate(labels), device=device) if labels is not None else None
-        )
-        self.n_frames, self.stride = n_frames, stride
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best: tuple[float, int, dict] | None = None
+        self.waited = 0
 
-    def __len__(self) -> int:
-        return len(self.rows)
+    @property
+    def best_epoch(self) -> int | None:
+        return None if self.best is None else self.best[1]
 
-    def images(self, index: torch.Tensor) -> torch.Tensor:
-        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride)
+    def update(self, score: float, epoch: int, model: torch.nn.Module) -> bool:
+        """Record an epoch's score; True when training should stop."""
+        if self.best is None or score > self.best[0]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.best = (score, epoch, state)  # one assignment: consistent under Ctrl-C
+            self.waited = 0
+        else:
+            self.waited += 1
+        return self.waited > self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        if self.best is not None:
+            model.load_state_dict(self.best[2])
 
 
-def _prepare(model, data, modalities, need_labels, normaliser):
-    """-> (list of normalised (T, P) features, list of (T, M) labels or None)."""
-    xs, ys = [], []
-    for item in _items(data):
-        x, y = _unpack(item, model, modalities, need_labels)
-        xs.append(normaliser.transform(x) if normaliser is not None else x)
-        ys.append(y)
-    return xs, (ys if need_labels or all(y is not None for y in ys) else None)
+def train_epoch(model, bank: _Bank, order: torch.Tensor, optimiser, *, loss, alpha, batch_size: int) -> float:
+    """One pass over ``order`` (frame indices of ``bank``) in batches; -> mean training loss."""
+    model.train()
+    total, count = torch.zeros((), device=bank.padded.device), 0  # summed on the device: no sync per batch
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        if len(index) < 2:  # a batch of one has no correlation
+            continue
+        objective = multitask_loss(model(bank.images(index)), bank.labels[index], loss=loss, alpha=alpha)
+        optimiser.zero_grad(set_to_none=True)
+        objective.backward()
+        optimiser.step()
+        total += objective.detach() * len(index)
+        count += len(index)
+    return float(total) / max(count, 1)
+
+
+def _epoch_bar(progress, epochs: int, model, loss_name: str):
+    if not progress_enabled(progress):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc=f"{getattr(model, 'name', type(model).__name__)} {loss_name}", unit="epoch",
+                bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]")
+
+
+def _close_bar(bar) -> None:
+    if bar is None:
+        return
+    if bar.n < bar.total:  # early stopping is a normal end: no red 'unfinished' bar in Jupyter
+        bar.total = bar.n
+        bar.refresh()
+    bar.close()
 
 
 # --------------------------------------------------------------------------- public API
@@ -262,20 +536,21 @@ def fit(
     valid=None,
     *,
     modalities: Sequence[str] | None = None,
-    loss: str = "ccc",
+    loss: str | Callable = "ccc",
     alpha: Sequence[float] | None = None,
     epochs: int = 100,
     batch_size: int = 256,
     lr: float = 5e-5,
-    patience: int = 20,
+    patience: int | None = 20,
     n_frames: int | None = None,
     stride: int = 10,
-    normalise: bool = True,
+    normalise: bool | str | None = "global",
     frames_per_epoch: int | None = None,
     device: str | torch.device | None = None,
     seed: int = 0,
     progress: bool | None = None,
     cpu_threads: int | None = 1,
+    on_epoch: Callable[[dict, torch.nn.Module], bool | None] | None = None,
 ) -> History:
     """Train ``model`` on feature images of ``train``; early-stop on ``valid``.
 
@@ -283,45 +558,56 @@ def fit(
     ----------
     model : CERMTL or PureCNN (any module mapping (B, P, N) -> (B, n_tasks)
         with ``tasks``, ``n_features`` and ``n_frames`` attributes)
-    train, valid : Recording, (features (T, P), labels (T, n_tasks)) pair, or a list of either
+    train, valid : Recording, Example, or a list of them
     modalities : sequence of str, optional
         Which of a Recording's modalities to fuse, in order (default: all).
     loss : {"ccc", "pcc", "mse"} or callable
         Per-task loss; the objective is J = sum_m alpha_m L_m.
     alpha : sequence of float, optional
         Task weights (default 1 / n_tasks each, the paper's 1/3).
-    epochs, batch_size, lr, patience :
-        The paper's 100, 256, 5e-5, 20. ``patience`` counts epochs without a
-        better validation mean CCC.
+    epochs, batch_size, lr : the paper's 100, 256, 5e-5.
+    patience : int or None
+        Epochs without a better validation mean CCC that are tolerated
+        (the paper: 20; 0 stops at the first epoch that does not improve;
+        None never stops early).
     n_frames, stride : int
         Framing (Eq. 1); ``n_frames`` defaults to ``model.n_frames``.
-    normalise : bool
-        z-score the features with training statistics (see module docstring).
+    normalise : {"global", "recording", "speaker"}, True or None
+        "global" (or True): z-score with the training data's statistics.
+        "recording" / "speaker": z-score each recording / each speaker's
+        recordings with their own statistics, in training and in
+        :func:`predict` alike. This is common practice in continuous emotion
+        recognition and removes what identifies a speaker (a rest pose, a
+        voice), but it is transductive: at test time it uses the test
+        speaker's unlabelled features. None: raw features.
     frames_per_epoch : int, optional
         Draw only this many (random) frames per epoch; consecutive frames are
         nearly identical, so a fraction of an epoch teaches almost as much.
     device : str or torch.device, optional
         Default: :func:`pick_device`.
     seed : int
-        Seeds the batch order. Seed the model's initial weights yourself with
-        :func:`seed_everything` before building it.
+        Seeds the batch order: epoch e draws ``randperm`` number e of one
+        generator seeded with ``seed``. Seed the model's initial weights
+        yourself with :func:`seed_everything` before building it.
     progress : bool, optional
         Show a progress bar (default: yes); ``$CERLIB_QUIET`` turns every bar off.
     cpu_threads : int or None, default 1
         Torch threads while training on the CPU (restored afterwards). The
         network is so small that a second thread barely helps when the machine
-        is idle and hurts badly when another process is busy: on a 2-core
-        x86_64 machine a step took 7.8 ms with one thread, 7.1 ms with two,
-        and 31.5 ms with two while another process kept one core busy
-        (``benchmarks/results/cpu-x86_64-2core.md``). None keeps torch's
-        setting.
+        is idle and hurts badly when another process is busy
+        (``benchmarks/results/``). None keeps torch's setting.
+    on_epoch : callable(row, model) -> bool, optional
+        Called after every epoch with its history row; returning True stops
+        training there (``history.interrupted``; best weights restored).
 
     Returns
     -------
     History
-        The model is trained in place and holds the best validation weights.
-        Interrupting the kernel stops training cleanly: the model keeps the
-        best weights so far and the history says ``interrupted=True``.
+        The model is trained in place, holds the best validation weights and
+        its :class:`Preprocessing` (``model.preprocessing``). Interrupting the
+        kernel stops training cleanly: the model keeps the best weights so far
+        and the history says ``interrupted=True``. A loss that turns NaN stops
+        training with an error, restoring the best (or initial) weights.
 
     Examples
     --------
@@ -330,106 +616,99 @@ def fit(
     >>> x = rng.normal(size=(600, 4)).astype("float32")
     >>> y = np.convolve(x[:, 0], np.ones(30) / 30, mode="same")[:, None]
     >>> seed_everything(0); model = CERMTL(n_features=4, tasks=["activation"])
-    >>> history = fit(model, (x, y), epochs=2, lr=1e-3, progress=False, device="cpu")
+    >>> history = fit(model, Example(x, y), epochs=2, lr=1e-3, progress=False, device="cpu")
     >>> len(history.epochs), predict(model, x).shape
     (2, (600, 1))
     """
-    n_frames = model.n_frames if n_frames is None else int(n_frames)
+    n_frames = model.n_frames if n_frames is None else _whole(n_frames, "n_frames")
+    stride = _whole(stride, "stride")
     if n_frames != model.n_frames:
         raise ValueError(f"n_frames={n_frames} but the model was built for n_frames={model.n_frames}")
     if epochs < 1 or batch_size < 2:
         raise ValueError(f"need epochs >= 1 and batch_size >= 2 (correlation needs pairs), got {epochs}, {batch_size}")
+    if patience is not None and patience < 0:
+        raise ValueError(f"patience must be >= 0 or None, got {patience}")
     dev = pick_device(device)
-    seed_gen = torch.Generator().manual_seed(int(seed))
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
 
-    train_items = _items(train)
+    train_items = _items(train, "train")
     if not train_items:
         raise ValueError("no training data: an empty list of recordings was given")
-    train_x, train_y = _prepare(model, train_items, modalities, True, None)
-    normaliser = Normaliser.fit(train_x) if normalise else None
-    if normaliser is not None:
-        train_x = [normaliser.transform(x) for x in train_x]
-    model.cer_normaliser = normaliser
-    model.cer_framing = {"n_frames": n_frames, "stride": int(stride), "modalities": modalities}
+    pre = training_preprocessing(model, train_items, modalities=modalities, n_frames=n_frames, stride=stride,
+                                 normalise=normalise)
+    train_x, train_y = _prepare(model, train_items, pre, True, "train")
+    valid_items = _items(valid, "valid")
+    valid_x, valid_y = _prepare(model, valid_items, pre, True, "valid") if valid_items else (None, None)
     bank = _Bank(train_x, train_y, n_frames, stride, dev)
-    valid_items = _items(valid)
-    if valid_items:
-        valid_x, valid_y = _prepare(model, valid_items, modalities, True, normaliser)
+    n_draw = len(bank) if frames_per_epoch is None else min(int(frames_per_epoch), len(bank))
 
+    model.preprocessing = pre
     model.to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    best_score, best_state, waited = -np.inf, None, 0
-    n_draw = len(bank) if frames_per_epoch is None else min(int(frames_per_epoch), len(bank))
-    started = time.perf_counter()
-
+    initial = copy.deepcopy(model.state_dict())
+    stopper = EarlyStopping(patience if patience is not None else math.inf)
+    order_gen = torch.Generator().manual_seed(int(seed))
+    history = History(tasks=tuple(model.tasks), loss=loss_name, device=describe_device(dev))
     threads_before = torch.get_num_threads()
     if dev.type == "cpu" and cpu_threads:
         torch.set_num_threads(int(cpu_threads))
-    history = History(tasks=tuple(model.tasks), loss=loss_name, device=describe_device(dev))
-    bar = None
-    if progress_enabled(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, desc=f"{getattr(model, 'name', type(model).__name__)} · {loss_name} · {dev.type}", unit="epoch")
+    bar = _epoch_bar(progress, epochs, model, loss_name)
+    started = time.perf_counter()
+    diverged = None
     try:
         for epoch in range(1, epochs + 1):
             tick = time.perf_counter()
-            model.train()
-            order = torch.randperm(len(bank), generator=seed_gen)[:n_draw].to(dev)
-            total, count = torch.zeros((), device=dev), 0  # summed on the device: no sync per batch
-            for start in range(0, n_draw, batch_size):
-                index = order[start : start + batch_size]
-                if len(index) < 2:  # a batch of one has no correlation
-                    continue
-                prediction = model(bank.images(index))
-                objective = multitask_loss(prediction, bank.labels[index], loss=loss, alpha=alpha)
-                optimiser.zero_grad(set_to_none=True)
-                objective.backward()
-                optimiser.step()
-                total += objective.detach() * len(index)
-                count += len(index)
-            row = {"epoch": epoch, "train_loss": float(total) / max(count, 1)}
+            order = torch.randperm(len(bank), generator=order_gen)[:n_draw].to(dev)
+            row = {"epoch": epoch, "train_loss": train_epoch(model, bank, order, optimiser, loss=loss, alpha=alpha,
+                                                             batch_size=batch_size)}
+            if not math.isfinite(row["train_loss"]):
+                diverged = epoch
+                break
+            stop = False
             if valid_items:
-                scores = _scores(model, valid_x, valid_y, loss, alpha, "pooled", dev)
-                row.update({f"valid_{k}": v for k, v in scores.items()})
-                if row["valid_mean_ccc"] > best_score:
-                    best_score, waited = row["valid_mean_ccc"], 0
-                    history.best_epoch = epoch
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    waited += 1
+                row.update({f"valid_{k}": v for k, v in _scores(model, valid_x, valid_y, loss, alpha, "pooled", dev).items()})
+                stop = stopper.update(row["valid_mean_ccc"], epoch, model)
             row["seconds"] = time.perf_counter() - tick
             history.epochs.append(row)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(
-                    {k: f"{row[k]:.3f}" for k in ("train_loss", "valid_mean_ccc") if k in row}, refresh=False
-                )
-            if valid_items and waited >= patience:
+                bar.set_postfix({"loss": f"{row['train_loss']:.3f}",
+                                 **({"ccc": f"{row['valid_mean_ccc']:.3f}"} if valid_items else {})}, refresh=False)
+            if on_epoch is not None and on_epoch(row, model):
+                history.interrupted = True
+                break
+            if stop:
                 history.stopped_early = True
                 break
     except KeyboardInterrupt:
         history.interrupted = True
     finally:
         torch.set_num_threads(threads_before)
-        if bar is not None:
-            bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        _close_bar(bar)
+    stopper.restore(model)
+    history.best_epoch = stopper.best_epoch
     model.eval()
     history.seconds = time.perf_counter() - started
+    if diverged is not None:
+        if stopper.best is None:
+            model.load_state_dict(initial)
+        raise FloatingPointError(
+            f"training diverged: the {loss_name} loss became NaN or infinite in epoch {diverged}; the model was reset "
+            f"to its {'best' if stopper.best is not None else 'initial'} weights. Try a smaller lr")
     return history
 
 
-def predict(model: torch.nn.Module, data, *, modalities: Sequence[str] | None = None,
-            batch_size: int = 4096, device: str | torch.device | None = None):
-    """One prediction per frame.
+def predict(model: torch.nn.Module, data, *, modalities=None, batch_size: int = 4096,
+            device: str | torch.device | None = None, cpu_threads: int | None = 1):
+    """One prediction per frame, with the preprocessing the model was trained with.
 
     Parameters
     ----------
-    model : a model trained by :func:`fit` (its normaliser and framing are reused)
-    data : Recording, features (T, P), (features, labels) pair, or a list of these
+    model : a model trained by :func:`fit` or loaded by :func:`load_model`
+    data : Recording, Example, features (T, P), or a list of these
+        Recordings must have the model's frame rate and feature columns.
+    device : optional
+        Where to run (the model is moved there); default: where the model is.
 
     Returns
     -------
@@ -442,35 +721,47 @@ def predict(model: torch.nn.Module, data, *, modalities: Sequence[str] | None = 
     >>> predict(model, np.zeros((50, 4), "float32")).shape
     (50, 1)
     """
-    framing = _framing(model)
-    modalities = framing["modalities"] if modalities is None else modalities
-    single = not isinstance(data, (list, tuple)) or _is_pair(data)
-    xs, _ = _prepare(model, data, modalities, False, getattr(model, "cer_normaliser", None))
-    out = _predict_arrays(model, xs, device, batch_size)
+    pre = _check_modalities(model, modalities)
+    single = not isinstance(data, (list, tuple))
+    xs, _ = _prepare(model, data, pre, False, "data")
+    out = _predict_arrays(model, xs, device, batch_size, cpu_threads)
     return out[0] if single else out
 
 
-def _framing(model) -> dict:
-    return getattr(model, "cer_framing", {"n_frames": model.n_frames, "stride": 10, "modalities": None})
-
-
 @torch.no_grad()
-def _predict_arrays(model, xs, device, batch_size: int = 4096) -> list[np.ndarray]:
-    """Predictions for already normalised (T, P) arrays."""
-    framing = _framing(model)
+def _predict_arrays(model, xs, device, batch_size: int = 4096, cpu_threads: int | None = 1) -> list[np.ndarray]:
+    """Predictions for already normalised (T, P) arrays; the model is moved to ``device``."""
+    pre = preprocessing_of(model)
     dev = pick_device(device) if device is not None else next(model.parameters()).device
+    model.to(dev)
     was_training = model.training
+    threads_before = torch.get_num_threads()
+    if dev.type == "cpu" and cpu_threads:
+        torch.set_num_threads(int(cpu_threads))
     model.eval()
     out = []
-    for x in xs:
-        bank = _Bank([x], None, framing["n_frames"], framing["stride"], dev)
-        chunks = [
-            model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
-            for s in range(0, len(bank), batch_size)
-        ]
-        out.append(torch.cat(chunks).numpy())
-    model.train(was_training)
+    try:
+        for x in xs:
+            bank = _Bank([x], None, pre.n_frames, pre.stride, dev)
+            chunks = [model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
+                      for s in range(0, len(bank), batch_size)]
+            out.append(torch.cat(chunks).numpy())
+    finally:
+        model.train(was_training)
+        torch.set_num_threads(threads_before)
     return out
+
+
+def _check_modalities(model, modalities) -> Preprocessing:
+    """The model's preprocessing; ``modalities``, if given, must be the ones it was trained on."""
+    pre = preprocessing_of(model)
+    if modalities is not None:
+        asked = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+        if pre.modalities is not None and asked != pre.modalities:
+            raise ValueError(f"the model was trained on modalities {pre.modalities}, not {asked}")
+        if pre.modalities is None:
+            pre = dataclasses.replace(pre, modalities=asked)
+    return pre
 
 
 def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str = "pooled", device=None) -> dict:
@@ -487,71 +778,107 @@ def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str =
     --------
     >>> from cerlib import CERMTL
     >>> x = np.random.default_rng(0).normal(size=(300, 4)).astype("float32")
-    >>> scores = evaluate(CERMTL(n_features=4, tasks=["activation"]), (x, x[:, :1]))
+    >>> scores = evaluate(CERMTL(n_features=4, tasks=["activation"]), Example(x, x[:, :1]))
     >>> sorted(scores)
     ['ccc_activation', 'loss', 'mean_ccc']
     """
-    if modalities is None:
-        modalities = _framing(model)["modalities"]
-    xs, labels = _prepare(model, data, modalities, True, getattr(model, "cer_normaliser", None))
+    xs, labels = _prepare(model, data, _check_modalities(model, modalities), True, "data")
     return _scores(model, xs, labels, loss, alpha, how, device)
 
 
 def _scores(model, xs, labels, loss, alpha, how, device) -> dict:
-    predictions = _predict_arrays(model, xs, device)
+    predictions = _predict_arrays(model, xs, device, cpu_threads=None)
     per_task = np.atleast_1d(mean_ccc(labels, predictions, how=how))
     scores = {f"ccc_{t}": float(c) for t, c in zip(model.tasks, per_task)}
     scores["mean_ccc"] = float(np.mean(per_task))
     with torch.no_grad():
-        scores["loss"] = float(
-            multitask_loss(torch.as_tensor(np.concatenate(predictions)), torch.as_tensor(np.concatenate(labels)),
-                           loss=loss, alpha=alpha)
-        )
+        scores["loss"] = float(multitask_loss(torch.as_tensor(np.concatenate(predictions)),
+                                              torch.as_tensor(np.concatenate(labels)), loss=loss, alpha=alpha))
     return scores
 
 
 # --------------------------------------------------------------------------- saving
-def save_model(model: torch.nn.Module, path) -> None:
-    """Save a trained model with what :func:`predict` needs: its constructor
-    arguments, weights, normaliser and framing. Written atomically.
+def save_model(model: torch.nn.Module, path) -> Path:
+    """Save a model as one file: weights, architecture, :class:`Preprocessing`,
+    format and cerlib versions. Written atomically (a temporary file in the
+    same folder, then renamed), so a crash never leaves half a model.
+
+    Returns
+    -------
+    pathlib.Path of the written file.
 
     Examples
     --------
     >>> from cerlib import CERMTL
-    >>> save_model(CERMTL(), "cer_mtl.pt")
+    >>> save_model(CERMTL(), "cer_mtl.pt").name
+    'cer_mtl.pt'
     """
-    from pathlib import Path
+    from . import __version__
 
     path = Path(path)
-    normaliser = getattr(model, "cer_normaliser", None)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save {path}: folder {path.parent} does not exist")
     payload = {
+        "kind": _CHECKPOINT_KIND,
+        "format": CHECKPOINT_FORMAT,
+        "cerlib_version": __version__,
         "class": type(model).__name__,
-        "config": model.config,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.config.items()},
         "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "normaliser": normaliser.to_dict() if normaliser is not None else None,
-        "framing": _framing(model),
+        "preprocessing": preprocessing_of(model).to_dict(),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def load_model(path, device: str | torch.device | None = None) -> torch.nn.Module:
     """Load a model written by :func:`save_model`, ready for :func:`predict`.
 
+    Only tensors and plain Python values are read (``torch.load(weights_only=True)``):
+    a file crafted to run code when unpickled is refused, not run.
+
+    Raises
+    ------
+    CheckpointError
+        The file is missing, not a cerlib model, damaged, or from a newer format.
+
     Examples
     --------
     >>> from cerlib import CERMTL
-    >>> save_model(CERMTL(), "m.pt"); load_model("m.pt", device="cpu").name
+    >>> _ = save_model(CERMTL(), "m.pt"); load_model("m.pt", device="cpu").name
     'CER-MTL'
     """
     from . import models
 
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    if payload.get("class") not in ("CERMTL", "PureCNN"):
-        raise ValueError(f"{path}: not a cerlib model file (no known 'class' entry)")
-    model = getattr(models, payload["class"])(**payload["config"])
-    model.load_state_dict(payload["state"])
-    model.cer_normaliser = Normaliser.from_dict(payload["normaliser"]) if payload["normaliser"] else None
-    model.cer_framing = payload["framing"]
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such model file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, EOFError, RuntimeError (zip), ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable cerlib model file ({type(err).__name__}: {first[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("kind") != _CHECKPOINT_KIND:
+        raise CheckpointError(f"{path}: not a cerlib model file (written by something else)")
+    if not isinstance(payload.get("format"), int) or payload["format"] > CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {payload.get('format')!r} from cerlib "
+                              f"{payload.get('cerlib_version')}; this cerlib reads format {CHECKPOINT_FORMAT} and "
+                              "older: upgrade cerlib")
+    try:
+        cls = {"CERMTL": models.CERMTL, "PureCNN": models.PureCNN}[payload["class"]]
+        model = cls(**payload["config"])
+        model.load_state_dict(payload["state"])
+        model.preprocessing = Preprocessing.from_dict(payload["preprocessing"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: damaged cerlib model file ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:200]})") from None
     return model.to(pick_device(device)).eval()
