@@ -72,3 +72,31 @@ def test_wrong_input_shape_is_a_clear_error():
         CERMTL(n_frames=2)
     with pytest.raises(ValueError, match="distinct"):
         CERMTL(tasks=["a", "a"])
+
+
+def _gru_last_state(gru, seq):
+    """A hand-written GRU (PyTorch's gate equations) over (B, L, I) -> the state after the last step."""
+    w_ih, w_hh, b_ih, b_hh = gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0
+    h = torch.zeros(seq.shape[0], gru.hidden_size)
+    for t in range(seq.shape[1]):
+        gi = seq[:, t] @ w_ih.T + b_ih
+        gh = h @ w_hh.T + b_hh
+        r = torch.sigmoid(gi[:, :gru.hidden_size] + gh[:, :gru.hidden_size])
+        z = torch.sigmoid(gi[:, gru.hidden_size:2 * gru.hidden_size] + gh[:, gru.hidden_size:2 * gru.hidden_size])
+        n = torch.tanh(gi[:, 2 * gru.hidden_size:] + r * gh[:, 2 * gru.hidden_size:])
+        h = (1 - z) * n + z * h
+    return h
+
+
+@pytest.mark.parametrize("gru_over", ["time", "filters"])
+def test_each_head_reads_the_last_gru_state(gru_over):
+    """Catches: a head reading step 0 (or any step but the last) of its GRU."""
+    torch.manual_seed(0)
+    model = CERMTL(n_features=6, n_frames=20, tasks=("a", "b", "c"), gru_over=gru_over).eval()
+    x = torch.randn(7, 6, 20)
+    with torch.no_grad():
+        z = model.shared(x)
+        seq = z.transpose(1, 2) if gru_over == "time" else z
+        expected = torch.stack([b.out(b.act(b.fc(_gru_last_state(b.gru, seq)))).squeeze(-1)
+                                for b in model.branches], 1)
+        torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-6)
