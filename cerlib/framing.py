@@ -174,7 +174,9 @@ def gather_images(padded, rows, n_frames: int = 20, stride: int = 10):
         import torch
 
         idx = rows[:, None] + torch.as_tensor(steps, device=rows.device)
-        return padded[idx].transpose(1, 2).contiguous()
+        # index_select on flat rows: several times faster than advanced indexing on the CPU
+        flat = padded.index_select(0, idx.reshape(-1)).view(len(rows), n_frames, padded.shape[1])
+        return flat.transpose(1, 2).contiguous()
     idx = np.asarray(rows)[:, None] + steps
     return np.ascontiguousarray(np.asarray(padded)[idx].transpose(0, 2, 1))
 

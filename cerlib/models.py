@@ -39,7 +39,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "DEFAULT_TASKS"]
+__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "DEFAULT_TASKS"]
 
 DEFAULT_TASKS = ("activation", "valence", "dominance")
 
@@ -68,6 +68,69 @@ class _Branch(nn.Module):
     def forward(self, seq: torch.Tensor) -> torch.Tensor:  # (B, L, input_size) -> (B,)
         _, h_last = self.gru(seq)
         return self.out(self.act(self.fc(h_last[-1]))).squeeze(-1)
+
+
+def _gate_rows(weights, gate: int, hidden: int):
+    return [w[gate * hidden:(gate + 1) * hidden] for w in weights]
+
+
+def fused_heads(branches: Sequence[_Branch], seq: torch.Tensor) -> torch.Tensor:
+    """K task branches (GRU -> Dense -> Dense) run as one network.
+
+    The K GRUs read the same sequence, so their input projections are one
+    matrix product, and their recurrences one block-diagonal recurrence: the
+    hidden state is the K states side by side and the recurrent matrix holds
+    each GRU's matrix on its diagonal block (zeros elsewhere), so the outputs
+    and gradients are those of K separate ``nn.GRU`` (the same sums, in an
+    order that differs only by exact zeros). The dense layers likewise. The
+    weights stay each branch's own parameters (same ``state_dict``, same
+    parameter count); only the arithmetic is fused. PyTorch's gate order
+    (reset, update, new) and formula are kept::
+
+        r = s(W_ir x + b_ir + W_hr h + b_hr),  z = s(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) n + z h
+
+    Parameters
+    ----------
+    branches : sequence of K ``_Branch``
+    seq : torch.Tensor, shape (B, L, input_size)
+
+    Returns
+    -------
+    torch.Tensor, shape (B, K)
+
+    Examples
+    --------
+    >>> model = CERMTL()
+    >>> seq = torch.randn(4, 9, 25)
+    >>> separate = torch.stack([b(seq) for b in model.branches], 1)
+    >>> bool(torch.allclose(fused_heads(model.branches, seq), separate, atol=1e-6))
+    True
+    """
+    grus = [b.gru for b in branches]
+    hidden, k = grus[0].hidden_size, len(grus)
+    kh = k * hidden
+    w_ih = torch.cat([torch.cat(_gate_rows([g.weight_ih_l0 for g in grus], i, hidden)) for i in range(3)])
+    b_ih = torch.cat([torch.cat(_gate_rows([g.bias_ih_l0 for g in grus], i, hidden)) for i in range(3)])
+    w_hh = torch.cat([torch.block_diag(*_gate_rows([g.weight_hh_l0 for g in grus], i, hidden))
+                      for i in range(3)])  # (3 K H, K H)
+    b_hh = torch.cat([torch.cat(_gate_rows([g.bias_hh_l0 for g in grus], i, hidden)) for i in range(3)])
+    w_hh_t = w_hh.t()
+    # unbind, not gi[:, t]: indexing a tensor per step makes its backward zero-fill it every step
+    steps = torch.nn.functional.linear(seq, w_ih, b_ih).unbind(1)
+    h = None
+    for gi in steps:
+        gh = b_hh.expand(gi.shape[0], -1) if h is None else torch.addmm(b_hh, h, w_hh_t)
+        rz = torch.sigmoid(gi[:, :2 * kh] + gh[:, :2 * kh])
+        r, z = rz[:, :kh], rz[:, kh:]
+        n = torch.tanh(gi[:, 2 * kh:] + r * gh[:, 2 * kh:])
+        h = (1 - z) * n if h is None else (1 - z) * n + z * h
+    fc_w = torch.block_diag(*[b.fc.weight for b in branches])
+    fc_b = torch.cat([b.fc.bias for b in branches])
+    out_w = torch.block_diag(*[b.out.weight for b in branches])
+    out_b = torch.cat([b.out.bias for b in branches])
+    hidden_fc = branches[0].act(torch.addmm(fc_b, h, fc_w.t()))
+    return torch.addmm(out_b, hidden_fc, out_w.t())
 
 
 class CERMTL(nn.Module):
@@ -155,11 +218,65 @@ class CERMTL(nn.Module):
     def name(self) -> str:
         return "CER-MTL" if len(self.tasks) > 1 else "CER-STL"
 
+    #: Run the task heads as one block-diagonal recurrence (:func:`fused_heads`);
+    #: False runs each branch's own ``nn.GRU`` (same numbers, slower on the CPU).
+    fuse_heads: bool = True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(self, x)
-        z = self.shared(x)  # (B, n_filters, pooled)
+        return self.heads(self.shared(x))
+
+    def heads(self, z: torch.Tensor) -> torch.Tensor:
+        """The task branches on the shared layers' output ``z`` (B, n_filters, pooled) -> (B, n_tasks)."""
         seq = z.transpose(1, 2) if self.gru_over == "time" else z
+        # a forward hook on a branch's GRU (layer_table) must see that GRU called
+        if self.fuse_heads and not any(b.gru._forward_hooks for b in self.branches):
+            return fused_heads(self.branches, seq)
         return torch.stack([branch(seq) for branch in self.branches], dim=1)
+
+    def forward_frames(self, padded: torch.Tensor, stride: int = 10) -> torch.Tensor:
+        """Every feature image of one padded recording at once, convolving it only once.
+
+        The convolution is linear in the frames, so instead of convolving each
+        of the T images (T x N columns) it convolves the padded recording
+        (T + (N-1) t rows) at dilation ``stride`` and reads image ``l``'s
+        columns off the result: one pass costs N times fewer operations.
+
+        Parameters
+        ----------
+        padded : torch.Tensor, shape (T + (N - 1) * stride, P)
+            :func:`cerlib.framing.pad_features` of a recording.
+        stride : int
+            ``t`` of the framing.
+
+        Returns
+        -------
+        torch.Tensor, shape (T, n_tasks): equal to ``model(feature_images(x))``.
+
+        Examples
+        --------
+        >>> from cerlib.framing import feature_images, pad_features
+        >>> model = CERMTL(n_features=4).eval()
+        >>> x = torch.randn(50, 4)
+        >>> bool(torch.allclose(model.forward_frames(pad_features(x, 20, 10), 10),
+        ...                     model(feature_images(x, 20, 10)), atol=1e-5))
+        True
+        """
+        conv = self.shared[0]
+        n_rows = padded.shape[0] - (self.n_frames - 1) * stride
+        if padded.ndim != 2 or padded.shape[1] != self.n_features or n_rows < 1:
+            raise ValueError(
+                f"forward_frames expects a padded recording (T + {(self.n_frames - 1)} * stride, "
+                f"{self.n_features}), got {tuple(padded.shape)}"
+            )
+        # (1, P, R) -> (1, F, R - (k-1) t): column c is the filter at columns c, c+t, c+2t
+        full = torch.nn.functional.conv1d(padded.t()[None], conv.weight, conv.bias, dilation=stride)[0]
+        width = self.n_frames - conv.kernel_size[0] + 1
+        # image l's conv output column j is full[:, l + j t]
+        z = full.unfold(1, (width - 1) * stride + 1, 1)[:, :n_rows, ::stride].permute(1, 0, 2)
+        for layer in self.shared[1:]:
+            z = layer(z)
+        return self.heads(z)
 
     def extra_repr(self) -> str:
         return f"tasks={self.tasks}, gru_over={self.gru_over!r}, batch_norm={self.batch_norm}"

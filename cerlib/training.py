@@ -358,7 +358,7 @@ def fit(
         valid_x, valid_y = _prepare(model, valid_items, modalities, True, normaliser)
 
     model.to(dev)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     best_score, best_state, waited = -np.inf, None, 0
     n_draw = len(bank) if frames_per_epoch is None else min(int(frames_per_epoch), len(bank))
     started = time.perf_counter()
@@ -455,21 +455,40 @@ def _framing(model) -> dict:
 
 
 @torch.no_grad()
-def _predict_arrays(model, xs, device, batch_size: int = 4096) -> list[np.ndarray]:
-    """Predictions for already normalised (T, P) arrays."""
+def _predict_arrays(model, xs, device, batch_size: int = 4096, cpu_threads: int | None = 1) -> list[np.ndarray]:
+    """Predictions for already normalised (T, P) arrays.
+
+    A model with ``forward_frames`` (CER-MTL) convolves each chunk of
+    ``batch_size`` frames once instead of once per image. Runs on
+    ``cpu_threads`` torch threads on the CPU (restored afterwards), as fit does.
+    """
     framing = _framing(model)
+    n_frames, stride = framing["n_frames"], framing["stride"]
     dev = pick_device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
+    threads_before = torch.get_num_threads()
+    if dev.type == "cpu" and cpu_threads:
+        torch.set_num_threads(int(cpu_threads))
     out = []
-    for x in xs:
-        bank = _Bank([x], None, framing["n_frames"], framing["stride"], dev)
-        chunks = [
-            model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
-            for s in range(0, len(bank), batch_size)
-        ]
-        out.append(torch.cat(chunks).numpy())
-    model.train(was_training)
+    try:
+        for x in xs:
+            bank = _Bank([x], None, n_frames, stride, dev)
+            if hasattr(model, "forward_frames"):
+                extra = (n_frames - 1) * stride
+                chunks = [
+                    model.forward_frames(bank.padded[s : min(s + batch_size, len(bank)) + extra], stride).float().cpu()
+                    for s in range(0, len(bank), batch_size)
+                ]
+            else:
+                chunks = [
+                    model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
+                    for s in range(0, len(bank), batch_size)
+                ]
+            out.append(torch.cat(chunks).numpy())
+    finally:
+        torch.set_num_threads(threads_before)
+        model.train(was_training)
     return out
 
 

@@ -72,3 +72,38 @@ def test_wrong_input_shape_is_a_clear_error():
         CERMTL(n_frames=2)
     with pytest.raises(ValueError, match="distinct"):
         CERMTL(tasks=["a", "a"])
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"gru_over": "filters", "batch_norm": True}, {"tasks": ["valence"]}])
+def test_fused_heads_equal_separate_grus_outputs_and_gradients(kwargs):
+    torch.manual_seed(0)
+    model = CERMTL(**kwargs).double()
+    x = torch.randn(32, 63, 20, dtype=torch.float64)
+    weights = torch.randn(len(model.tasks), dtype=torch.float64)
+    grads = {}
+    for fuse in (True, False):
+        model.fuse_heads = fuse
+        model.zero_grad()
+        out = model(x)
+        (out * weights).sum().backward()
+        grads[fuse] = (out.detach(), {k: p.grad.clone() for k, p in model.named_parameters()})
+    torch.testing.assert_close(grads[True][0], grads[False][0], rtol=0, atol=1e-12)
+    assert grads[True][1].keys() == grads[False][1].keys()
+    for name in grads[True][1]:
+        torch.testing.assert_close(grads[True][1][name], grads[False][1][name], rtol=0, atol=1e-12)
+    # the fusion keeps each branch's own parameters: counts and checkpoints unchanged
+    assert all(k.startswith(("shared.", "branches.")) for k in model.state_dict())
+
+
+def test_forward_frames_equals_the_per_image_path():
+    from cerlib.framing import feature_images, pad_features
+
+    torch.manual_seed(1)
+    for kwargs, stride in (({}, 10), ({"gru_over": "filters", "batch_norm": True, "n_frames": 40}, 3)):
+        model = CERMTL(**kwargs).double().eval()
+        x = torch.randn(130, 63, dtype=torch.float64)
+        want = model(feature_images(x, model.n_frames, stride))
+        got = model.forward_frames(pad_features(x, model.n_frames, stride), stride)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="padded recording"):
+        model.forward_frames(torch.zeros(5, 63, dtype=torch.float64), stride)
