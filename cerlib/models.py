@@ -34,12 +34,13 @@ layer uses ``tanh`` (a 2-unit ReLU layer can die and leave a flat output).
 """
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "DEFAULT_TASKS"]
+__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "StackedGroup", "DEFAULT_TASKS"]
 
 DEFAULT_TASKS = ("activation", "valence", "dominance")
 
@@ -340,6 +341,194 @@ class PureCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(self, x)
         return self.out(self.conv(x).mean(dim=2))
+
+
+class StackedGroup(nn.Module):
+    """M CER-MTL / CER-STL members as one network, for training them in one pass.
+
+    Members read the same feature images (one gather serves all) and stay
+    independent: member ``m``'s outputs depend only on its own slice of every
+    stacked parameter, so the gradient of the sum of the members' losses is
+    each member's own gradient, and an elementwise optimiser (Adam) over the
+    stacked tensors updates each member exactly as its own optimiser would.
+
+    - the M convolutions are one ``conv1d(P -> M * n_filters)``; a member that
+      reads only some columns of the images (a modality) has zeros in the
+      other columns of its kernels, held at zero by a fixed mask;
+    - ReLU and max-pooling are written by hand (``relu(max(a, b))``, equal to
+      max-pooling the ReLU);
+    - the M x K GRU heads are one batched recurrence (``baddbmm``): member by
+      member the block-diagonal recurrence of :func:`fused_heads`, its
+      off-diagonal blocks masked to zero; members with fewer tasks get unused
+      heads whose gradients are exactly zero.
+
+    Parameters
+    ----------
+    members : sequence of CERMTL
+        Same ``n_frames``, ``gru_over`` and layer sizes, no batch norm.
+    columns : sequence of M integer sequences, optional
+        The image rows each member reads, in its own column order (default:
+        all ``members[0].n_features`` rows). ``n_inputs`` rows in all.
+    n_inputs : int, optional
+        Rows of the shared images (default: the members' ``n_features``).
+
+    Shapes
+    ------
+    input (B, n_inputs, N) -> output (M, B, K_max); member m's tasks are
+    ``output[m, :, :len(members[m].tasks)]``.
+
+    Examples
+    --------
+    >>> members = [CERMTL(), CERMTL(tasks=["valence"]), CERMTL(n_features=39)]
+    >>> group = StackedGroup(members, columns=[range(63), range(63), range(39)], n_inputs=63)
+    >>> x = torch.randn(8, 63, 20)
+    >>> out = group(x)
+    >>> out.shape
+    torch.Size([3, 8, 3])
+    >>> bool(torch.allclose(out[2], members[2](x[:, :39]), atol=1e-5))
+    True
+    >>> group.member_state(1).keys() == members[1].state_dict().keys()
+    True
+    """
+
+    def __init__(self, members: Sequence["CERMTL"], columns=None, n_inputs: int | None = None):
+        super().__init__()
+        members = list(members)
+        if not members:
+            raise ValueError("StackedGroup needs at least one member")
+        first = members[0]
+        keys = ("n_frames", "gru_over", "n_filters", "kernel_size", "pool_size", "gru_units", "fc_units",
+                "fc_activation")
+        for i, m in enumerate(members):
+            if not isinstance(m, CERMTL):
+                raise ValueError(f"member {i} is a {type(m).__name__}; a StackedGroup stacks CERMTL models")
+            if m.batch_norm:
+                raise ValueError(f"member {i} has batch_norm=True; a StackedGroup stacks models without it")
+            differ = [k for k in keys if m.config[k] != first.config[k]]
+            if differ:
+                raise ValueError(f"member {i} differs from member 0 in {differ}; members must share them")
+        cfg = first.config
+        self.n_inputs = int(n_inputs if n_inputs is not None else first.n_features)
+        if columns is None:
+            columns = [range(m.n_features) for m in members]
+        self.columns = [list(map(int, c)) for c in columns]
+        for i, (m, c) in enumerate(zip(members, self.columns)):
+            if len(c) != m.n_features or not all(0 <= j < self.n_inputs for j in c):
+                raise ValueError(f"member {i}: columns must be {m.n_features} rows of the {self.n_inputs} inputs")
+        self.config = dict(cfg)
+        self.n_frames, self.gru_over = first.n_frames, first.gru_over
+        self.tasks = [m.tasks for m in members]
+        self.n_tasks = [len(t) for t in self.tasks]
+        M, F, k = len(members), cfg["n_filters"], cfg["kernel_size"]
+        H, K, U = cfg["gru_units"], max(self.n_tasks), cfg["fc_units"]
+        I = F if self.gru_over == "time" else first.pooled_steps
+        self.sizes = dict(M=M, F=F, k=k, H=H, K=K, U=U, I=I, pool=cfg["pool_size"], L=first.pooled_steps)
+        self.act = _ACTIVATIONS[cfg["fc_activation"]]()
+        z = lambda *shape: torch.zeros(*shape, dtype=first.shared[0].weight.dtype)  # noqa: E731
+        self.conv_w, self.conv_b = nn.Parameter(z(M, F, self.n_inputs, k)), nn.Parameter(z(M, F))
+        self.w_ih, self.b_ih = nn.Parameter(z(M, I, 3 * K * H)), nn.Parameter(z(M, 1, 3 * K * H))
+        self.w_hh, self.b_hh = nn.Parameter(z(M, K * H, 3 * K * H)), nn.Parameter(z(M, 1, 3 * K * H))
+        self.fc_w, self.fc_b = nn.Parameter(z(M, K * H, K * U)), nn.Parameter(z(M, 1, K * U))
+        self.out_w, self.out_b = nn.Parameter(z(M, K * U, K)), nn.Parameter(z(M, 1, K))
+        conv_mask = z(M, 1, self.n_inputs, 1)
+        for i, c in enumerate(self.columns):
+            conv_mask[i, 0, c] = 1
+        eye = torch.eye(K, dtype=conv_mask.dtype)
+        self.register_buffer("conv_mask", conv_mask)
+        # block (head i -> head j) of the recurrent / dense matrices is kept only for i == j
+        self.register_buffer("hh_mask", eye[:, None, None, :, None].expand(K, H, 3, K, H).reshape(1, K * H, 3 * K * H))
+        self.register_buffer("fc_mask", eye[:, None, :, None].expand(K, H, K, U).reshape(1, K * H, K * U))
+        self.register_buffer("out_mask", eye[:, None, :].expand(K, U, K).reshape(1, K * U, K))
+        with torch.no_grad():
+            for i, m in enumerate(members):
+                self._load_member(i, m)
+
+    # layout: gate-major columns [r of heads 0..K-1 | z ... | n ...], head blocks of H
+    def _gate_cols(self, head: int, gate: int) -> slice:
+        K, H = self.sizes["K"], self.sizes["H"]
+        start = gate * K * H + head * H
+        return slice(start, start + H)
+
+    def _load_member(self, i: int, member: "CERMTL") -> None:
+        H, U = self.sizes["H"], self.sizes["U"]
+        conv = member.shared[0]
+        self.conv_w[i][:, self.columns[i]] = conv.weight.detach().to(self.conv_w.dtype)
+        self.conv_b[i] = conv.bias.detach()
+        for h, b in enumerate(member.branches):
+            g = b.gru
+            for gate in range(3):
+                cols, rows = self._gate_cols(h, gate), slice(gate * H, (gate + 1) * H)
+                self.w_ih[i][:, cols] = g.weight_ih_l0[rows].detach().t()
+                self.b_ih[i, 0, cols] = g.bias_ih_l0[rows].detach()
+                self.w_hh[i][h * H:(h + 1) * H, cols] = g.weight_hh_l0[rows].detach().t()
+                self.b_hh[i, 0, cols] = g.bias_hh_l0[rows].detach()
+            self.fc_w[i][h * H:(h + 1) * H, h * U:(h + 1) * U] = b.fc.weight.detach().t()
+            self.fc_b[i, 0, h * U:(h + 1) * U] = b.fc.bias.detach()
+            self.out_w[i][h * U:(h + 1) * U, h] = b.out.weight.detach()[0]
+            self.out_b[i, 0, h] = b.out.bias.detach()[0]
+
+    def member_state(self, i: int) -> dict:
+        """Member ``i``'s weights as its own CERMTL ``state_dict`` (copies)."""
+        H, U = self.sizes["H"], self.sizes["U"]
+        d = lambda t: t.detach().clone()  # noqa: E731
+        state = {"shared.0.weight": d(self.conv_w[i][:, self.columns[i]]), "shared.0.bias": d(self.conv_b[i])}
+        for h in range(self.n_tasks[i]):
+            p = f"branches.{h}."
+            state[p + "gru.weight_ih_l0"] = d(torch.cat([self.w_ih[i][:, self._gate_cols(h, g)].t() for g in range(3)]))
+            state[p + "gru.weight_hh_l0"] = d(torch.cat(
+                [self.w_hh[i][h * H:(h + 1) * H, self._gate_cols(h, g)].t() for g in range(3)]))
+            state[p + "gru.bias_ih_l0"] = d(torch.cat([self.b_ih[i, 0, self._gate_cols(h, g)] for g in range(3)]))
+            state[p + "gru.bias_hh_l0"] = d(torch.cat([self.b_hh[i, 0, self._gate_cols(h, g)] for g in range(3)]))
+            state[p + "fc.weight"] = d(self.fc_w[i][h * H:(h + 1) * H, h * U:(h + 1) * U].t())
+            state[p + "fc.bias"] = d(self.fc_b[i, 0, h * U:(h + 1) * U])
+            state[p + "out.weight"] = d(self.out_w[i][h * U:(h + 1) * U, h][None])
+            state[p + "out.bias"] = d(self.out_b[i, 0, h:h + 1])
+        return state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.sizes
+        M, F, L, pool = s["M"], s["F"], s["L"], s["pool"]
+        if x.ndim != 3 or x.shape[1] != self.n_inputs or x.shape[2] != self.n_frames:
+            raise ValueError(f"StackedGroup expects (B, {self.n_inputs}, {self.n_frames}) images, got {tuple(x.shape)}")
+        B = x.shape[0]
+        weight = (self.conv_w * self.conv_mask).reshape(M * F, self.n_inputs, s["k"])
+        y = torch.nn.functional.conv1d(x, weight, self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
+        y = y[..., :L * pool].reshape(B, M * F, L, pool)
+        z = y[..., 0]
+        for j in range(1, pool):
+            z = torch.maximum(z, y[..., j])
+        z = torch.relu(z).reshape(B, M, F, L)
+        seq = z.permute(1, 0, 3, 2) if self.gru_over == "time" else z.permute(1, 0, 2, 3)  # (M, B, steps, I)
+        n_steps = seq.shape[2]
+        gi = torch.baddbmm(self.b_ih, seq.reshape(M, B * n_steps, s["I"]), self.w_ih)
+        steps = gi.reshape(M, B, n_steps, -1).unbind(2)
+        kh = s["K"] * s["H"]
+        w_hh = self.w_hh * self.hh_mask
+        h = None
+        for g in steps:
+            gh = self.b_hh.expand(M, B, -1) if h is None else torch.baddbmm(self.b_hh, h, w_hh)
+            rz = torch.sigmoid(g[..., :2 * kh] + gh[..., :2 * kh])
+            r, u = rz[..., :kh], rz[..., kh:]
+            n = torch.tanh(g[..., 2 * kh:] + r * gh[..., 2 * kh:])
+            h = (1 - u) * n if h is None else (1 - u) * n + u * h
+        hidden = self.act(torch.baddbmm(self.fc_b, h, self.fc_w * self.fc_mask))
+        return torch.baddbmm(self.out_b, hidden, self.out_w * self.out_mask)  # (M, B, K)
+
+    def keep(self, index: Sequence[int]) -> "StackedGroup":
+        """A group of the members ``index`` only, with their current weights (shared, not copied)."""
+        new = copy.copy(self)
+        new._parameters = dict(self._parameters)
+        new._buffers = dict(self._buffers)
+        new._modules = dict(self._modules)
+        idx = torch.as_tensor(list(index), dtype=torch.long, device=self.conv_w.device)
+        for name, p in self._parameters.items():
+            new._parameters[name] = nn.Parameter(p.detach().index_select(0, idx))
+        new._buffers["conv_mask"] = self.conv_mask.index_select(0, idx)
+        new.columns = [self.columns[i] for i in index]
+        new.tasks = [self.tasks[i] for i in index]
+        new.n_tasks = [self.n_tasks[i] for i in index]
+        new.sizes = dict(self.sizes, M=len(idx))
+        return new
 
 
 def _check_input(model: nn.Module, x: torch.Tensor) -> None:
