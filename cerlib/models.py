@@ -117,14 +117,15 @@ def fused_heads(branches: Sequence[_Branch], seq: torch.Tensor) -> torch.Tensor:
                       for i in range(3)])  # (3 K H, K H)
     b_hh = torch.cat([torch.cat(_gate_rows([g.bias_hh_l0 for g in grus], i, hidden)) for i in range(3)])
     w_hh_t = w_hh.t()
-    # unbind, not gi[:, t]: indexing a tensor per step makes its backward zero-fill it every step
-    steps = torch.nn.functional.linear(seq, w_ih, b_ih).unbind(1)
+    # split/unbind, not gi[:, t] or gi[:, :kh]: the backward of an index or a slice
+    # zero-fills the whole tensor each time; split's and unbind's are one cat/stack
+    gi = torch.nn.functional.linear(seq, w_ih, b_ih).split(kh, dim=2)
     h = None
-    for gi in steps:
-        gh = b_hh.expand(gi.shape[0], -1) if h is None else torch.addmm(b_hh, h, w_hh_t)
-        rz = torch.sigmoid(gi[:, :2 * kh] + gh[:, :2 * kh])
-        r, z = rz[:, :kh], rz[:, kh:]
-        n = torch.tanh(gi[:, 2 * kh:] + r * gh[:, 2 * kh:])
+    for gi_r, gi_z, gi_n in zip(*(g.unbind(1) for g in gi)):
+        gh = b_hh.expand(gi_r.shape[0], -1) if h is None else torch.addmm(b_hh, h, w_hh_t)
+        gh_r, gh_z, gh_n = gh.split(kh, dim=1)
+        r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+        n = torch.tanh(gi_n + r * gh_n)
         h = (1 - z) * n if h is None else (1 - z) * n + z * h
     fc_w = torch.block_diag(*[b.fc.weight for b in branches])
     fc_b = torch.cat([b.fc.bias for b in branches])
@@ -493,23 +494,25 @@ class StackedGroup(nn.Module):
         B = x.shape[0]
         weight = (self.conv_w * self.conv_mask).reshape(M * F, self.n_inputs, s["k"])
         y = torch.nn.functional.conv1d(x, weight, self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
-        y = y[..., :L * pool].reshape(B, M * F, L, pool)
-        z = y[..., 0]
+        y = y[..., :L * pool].reshape(B, M * F, L, pool).unbind(3)
+        # max(a, b) = b + relu(a - b): elementwise ops with cheap backwards, unlike
+        # autograd's max-pool or maximum (on a tie both give the same weight gradient)
+        z = y[0]
         for j in range(1, pool):
-            z = torch.maximum(z, y[..., j])
+            z = y[j] + torch.relu(z - y[j])
         z = torch.relu(z).reshape(B, M, F, L)
         seq = z.permute(1, 0, 3, 2) if self.gru_over == "time" else z.permute(1, 0, 2, 3)  # (M, B, steps, I)
         n_steps = seq.shape[2]
-        gi = torch.baddbmm(self.b_ih, seq.reshape(M, B * n_steps, s["I"]), self.w_ih)
-        steps = gi.reshape(M, B, n_steps, -1).unbind(2)
         kh = s["K"] * s["H"]
+        gi = torch.baddbmm(self.b_ih, seq.reshape(M, B * n_steps, s["I"]), self.w_ih)
+        gi = gi.reshape(M, B, n_steps, -1).split(kh, dim=3)  # split/unbind: see fused_heads
         w_hh = self.w_hh * self.hh_mask
         h = None
-        for g in steps:
+        for gi_r, gi_z, gi_n in zip(*(g.unbind(2) for g in gi)):
             gh = self.b_hh.expand(M, B, -1) if h is None else torch.baddbmm(self.b_hh, h, w_hh)
-            rz = torch.sigmoid(g[..., :2 * kh] + gh[..., :2 * kh])
-            r, u = rz[..., :kh], rz[..., kh:]
-            n = torch.tanh(g[..., 2 * kh:] + r * gh[..., 2 * kh:])
+            gh_r, gh_z, gh_n = gh.split(kh, dim=2)
+            r, u = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+            n = torch.tanh(gi_n + r * gh_n)
             h = (1 - u) * n if h is None else (1 - u) * n + u * h
         hidden = self.act(torch.baddbmm(self.fc_b, h, self.fc_w * self.fc_mask))
         return torch.baddbmm(self.out_b, hidden, self.out_w * self.out_mask)  # (M, B, K)
