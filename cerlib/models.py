@@ -40,7 +40,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "StackedGroup", "DEFAULT_TASKS"]
+__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "relu_max_pool", "StackedGroup", "DEFAULT_TASKS"]
 
 DEFAULT_TASKS = ("activation", "valence", "dominance")
 
@@ -69,6 +69,39 @@ class _Branch(nn.Module):
     def forward(self, seq: torch.Tensor) -> torch.Tensor:  # (B, L, input_size) -> (B,)
         _, h_last = self.gru(seq)
         return self.out(self.act(self.fc(h_last[-1]))).squeeze(-1)
+
+
+def relu_max_pool(y: torch.Tensor, pool: int) -> torch.Tensor:
+    """``MaxPool1d(pool)(relu(y))`` over the last axis, written with elementwise ops.
+
+    ``max(a, b) = b + relu(a - b)`` and ``relu`` commutes with ``max``; the
+    backward of these is a few elementwise passes, several times cheaper on
+    the CPU than autograd's max-pool. On a tie the gradient goes to the later
+    element (max-pool picks the first); ties come from repeated edge frames,
+    whose columns have the same gradient anyway.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (..., L_in)
+    pool : int
+
+    Returns
+    -------
+    torch.Tensor, shape (..., L_in // pool)
+
+    Examples
+    --------
+    >>> y = torch.tensor([[-1.0, 2.0, 3.0, -4.0, -5.0]])
+    >>> relu_max_pool(y, 2)
+    tensor([[2., 3.]])
+    """
+    pool = int(pool[0] if isinstance(pool, (tuple, list)) else pool)
+    n = y.shape[-1] // pool
+    cols = y[..., : n * pool].reshape(*y.shape[:-1], n, pool).unbind(-1)
+    z = cols[0]
+    for c in cols[1:]:
+        z = c + torch.relu(z - c)
+    return torch.relu(z)
 
 
 def _gate_rows(weights, gate: int, hidden: int):
@@ -220,19 +253,29 @@ class CERMTL(nn.Module):
     def name(self) -> str:
         return "CER-MTL" if len(self.tasks) > 1 else "CER-STL"
 
-    #: Run the task heads as one block-diagonal recurrence (:func:`fused_heads`);
-    #: False runs each branch's own ``nn.GRU`` (same numbers, slower on the CPU).
-    fuse_heads: bool = True
+    #: The fast path: ReLU + max-pool written by hand (:func:`relu_max_pool`) and the
+    #: task heads as one block-diagonal recurrence (:func:`fused_heads`). False runs
+    #: the modules one by one, each branch's own ``nn.GRU`` (same numbers, slower).
+    #: A forward hook on a layer (``layer_table``) turns it off for that layer.
+    fast: bool = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(self, x)
-        return self.heads(self.shared(x))
+        return self.heads(self._shared(x))
+
+    def _shared(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.fast or any(m._forward_hooks for m in self.shared):
+            return self.shared(x)
+        z = x
+        for layer in self.shared[:-2]:  # the convolution (and batch norm)
+            z = layer(z)
+        return relu_max_pool(z, self.shared[-1].kernel_size)
 
     def heads(self, z: torch.Tensor) -> torch.Tensor:
         """The task branches on the shared layers' output ``z`` (B, n_filters, pooled) -> (B, n_tasks)."""
         seq = z.transpose(1, 2) if self.gru_over == "time" else z
         # a forward hook on a branch's GRU (layer_table) must see that GRU called
-        if self.fuse_heads and not any(b.gru._forward_hooks for b in self.branches):
+        if self.fast and not any(b.gru._forward_hooks for b in self.branches):
             return fused_heads(self.branches, seq)
         return torch.stack([branch(seq) for branch in self.branches], dim=1)
 
@@ -276,9 +319,9 @@ class CERMTL(nn.Module):
         width = self.n_frames - conv.kernel_size[0] + 1
         # image l's conv output column j is full[:, l + j t]
         z = full.unfold(1, (width - 1) * stride + 1, 1)[:, :n_rows, ::stride].permute(1, 0, 2)
-        for layer in self.shared[1:]:
-            z = layer(z)
-        return self.heads(z)
+        if self.batch_norm:
+            z = self.shared[1](z)
+        return self.heads(relu_max_pool(z, self.shared[-1].kernel_size))
 
     def extra_repr(self) -> str:
         return f"tasks={self.tasks}, gru_over={self.gru_over!r}, batch_norm={self.batch_norm}"
@@ -356,8 +399,7 @@ class StackedGroup(nn.Module):
     - the M convolutions are one ``conv1d(P -> M * n_filters)``; a member that
       reads only some columns of the images (a modality) has zeros in the
       other columns of its kernels, held at zero by a fixed mask;
-    - ReLU and max-pooling are written by hand (``relu(max(a, b))``, equal to
-      max-pooling the ReLU);
+    - ReLU and max-pooling are :func:`relu_max_pool`;
     - the M x K GRU heads are one batched recurrence (``baddbmm``): member by
       member the block-diagonal recurrence of :func:`fused_heads`, its
       off-diagonal blocks masked to zero; members with fewer tasks get unused
@@ -494,13 +536,7 @@ class StackedGroup(nn.Module):
         B = x.shape[0]
         weight = (self.conv_w * self.conv_mask).reshape(M * F, self.n_inputs, s["k"])
         y = torch.nn.functional.conv1d(x, weight, self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
-        y = y[..., :L * pool].reshape(B, M * F, L, pool).unbind(3)
-        # max(a, b) = b + relu(a - b): elementwise ops with cheap backwards, unlike
-        # autograd's max-pool or maximum (on a tie both give the same weight gradient)
-        z = y[0]
-        for j in range(1, pool):
-            z = y[j] + torch.relu(z - y[j])
-        z = torch.relu(z).reshape(B, M, F, L)
+        z = relu_max_pool(y, pool).reshape(B, M, F, L)
         seq = z.permute(1, 0, 3, 2) if self.gru_over == "time" else z.permute(1, 0, 2, 3)  # (M, B, steps, I)
         n_steps = seq.shape[2]
         kh = s["K"] * s["H"]
