@@ -40,7 +40,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "relu_max_pool", "StackedGroup", "DEFAULT_TASKS"]
+__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "fused_heads", "relu_max_pool", "conv1d_as_2d", "StackedGroup", "DEFAULT_TASKS"]
 
 DEFAULT_TASKS = ("activation", "valence", "dominance")
 
