@@ -225,20 +225,43 @@ def fit_group(
 
         bar = tqdm(total=epochs, desc=f"group of {M} · {dev.type}", unit="epoch")
 
-    def objective(out, y):
-        """Sum of the members' objectives, and each one's value (detached)."""
-        parts = []
+    def plan():
+        """Per loss: the output columns, target columns and weights of its members, gathered once."""
+        K = group.sizes["K"]
+        by_loss, slots = {}, []
         for j, i in enumerate(active):
-            y_hat = out[j, :, : len(models[i].tasks)]
-            target = y[:, task_cols[i]].to(y_hat.dtype)
-            if isinstance(losses[i], str):  # the (B, K) loss is per column already
-                per_task = loss_fns[i](y_hat, target)
+            key = losses[i] if isinstance(losses[i], str) else id(losses[i])
+            entry = by_loss.setdefault(key, {"fn": loss_fns[i], "named": isinstance(key, str), "out": [],
+                                             "target": [], "w": [], "member": []})
+            entry["out"] += [j * K + t for t in range(len(models[i].tasks))]
+            entry["target"] += task_cols[i]
+            entry["w"].append(weights[i])
+            entry["member"] += [j] * len(models[i].tasks)
+        for entry in by_loss.values():
+            member = torch.as_tensor(entry["member"], device=dev)
+            entry["out"] = torch.as_tensor(entry["out"], device=dev)
+            entry["target"] = torch.as_tensor(entry["target"], device=dev)
+            entry["w"] = torch.cat(entry["w"])
+            # (columns, members) 0/1: sums each member's weighted task losses
+            entry["sum"] = (member[:, None] == torch.arange(len(active), device=dev)).to(dtype)
+            slots.append(entry)
+        return slots
+
+    def objective(out, y, slots):
+        """Sum of the members' objectives, and each one's value (detached)."""
+        flat = out.permute(1, 0, 2).reshape(out.shape[1], -1)  # (B, M K), member-major
+        parts = 0
+        for e in slots:
+            y_hat = flat.index_select(1, e["out"])
+            target = y.index_select(1, e["target"]).to(y_hat.dtype)
+            if e["named"]:  # the built-in losses work column by column already
+                per_task = e["fn"](y_hat, target)
             else:
-                per_task = torch.stack([loss_fns[i](y_hat[:, t], target[:, t]) for t in range(y_hat.shape[1])])
-            parts.append((weights[i] * per_task).sum())
-        parts = torch.stack(parts)
+                per_task = torch.stack([e["fn"](y_hat[:, t], target[:, t]) for t in range(y_hat.shape[1])])
+            parts = parts + (e["w"] * per_task) @ e["sum"]
         return parts.sum(), parts.detach()
 
+    slots = plan()
     try:
         for epoch in range(1, epochs + 1):
             tick = time.perf_counter()
@@ -249,7 +272,7 @@ def fit_group(
                 index = order[start : start + batch_size]
                 if len(index) < 2:
                     continue
-                loss_sum, parts = objective(group(bank.images(index)), bank.labels[index])
+                loss_sum, parts = objective(group(bank.images(index)), bank.labels[index], slots)
                 optimiser.zero_grad(set_to_none=True)
                 loss_sum.backward()
                 optimiser.step()
@@ -293,6 +316,7 @@ def fit_group(
                     break
                 group, optimiser = _regroup(group, optimiser, keep, lr, dev)
                 active = [active[j] for j in keep]
+                slots = plan()
     except KeyboardInterrupt:
         for h in histories:
             h.interrupted = True
