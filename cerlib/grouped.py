@@ -282,7 +282,8 @@ def fit_group(
             if valid_items:
                 with torch.no_grad():
                     group.eval()
-                    outs = [torch.cat([group(b.images(torch.arange(s, min(s + 4096, len(b)), device=dev))).cpu()
+                    extra = (n_frames - 1) * stride
+                    outs = [torch.cat([group.forward_frames(b.padded[s : min(s + 4096, len(b)) + extra], stride).cpu()
                                        for s in range(0, len(b), 4096)], dim=1) for b in valid_banks]
             stopped = []
             for j, i in enumerate(active):

@@ -546,13 +546,33 @@ class StackedGroup(nn.Module):
         return state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.sizes
-        M, F, L, pool = s["M"], s["F"], s["L"], s["pool"]
         if x.ndim != 3 or x.shape[1] != self.n_inputs or x.shape[2] != self.n_frames:
             raise ValueError(f"StackedGroup expects (B, {self.n_inputs}, {self.n_frames}) images, got {tuple(x.shape)}")
-        B = x.shape[0]
-        weight = (self.conv_w * self.conv_mask).reshape(M * F, self.n_inputs, s["k"])
-        y = conv1d_as_2d(x, weight, self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
+        y = conv1d_as_2d(x, self._conv_weight(), self.conv_b.reshape(-1))  # (B, M F, N - k + 1)
+        return self._heads(y)
+
+    def _conv_weight(self) -> torch.Tensor:
+        s = self.sizes
+        return (self.conv_w * self.conv_mask).reshape(s["M"] * s["F"], self.n_inputs, s["k"])
+
+    def forward_frames(self, padded: torch.Tensor, stride: int = 10) -> torch.Tensor:
+        """Every image of one padded recording, convolved once (see :meth:`CERMTL.forward_frames`).
+
+        ``padded`` (T + (N - 1) * stride, n_inputs) -> (M, T, K_max).
+        """
+        n_rows = padded.shape[0] - (self.n_frames - 1) * stride
+        if padded.ndim != 2 or padded.shape[1] != self.n_inputs or n_rows < 1:
+            raise ValueError(f"forward_frames expects a padded recording (T + {self.n_frames - 1} * stride, "
+                             f"{self.n_inputs}), got {tuple(padded.shape)}")
+        full = torch.nn.functional.conv1d(padded.t()[None], self._conv_weight(), self.conv_b.reshape(-1),
+                                          dilation=stride)[0]
+        width = self.n_frames - self.sizes["k"] + 1
+        return self._heads(full.unfold(1, (width - 1) * stride + 1, 1)[:, :n_rows, ::stride].permute(1, 0, 2))
+
+    def _heads(self, y: torch.Tensor) -> torch.Tensor:
+        s = self.sizes
+        M, F, L, pool = s["M"], s["F"], s["L"], s["pool"]
+        B = y.shape[0]
         z = relu_max_pool(y, pool).reshape(B, M, F, L)
         seq = z.permute(1, 0, 3, 2) if self.gru_over == "time" else z.permute(1, 0, 2, 3)  # (M, B, steps, I)
         n_steps = seq.shape[2]

@@ -102,3 +102,13 @@ def test_group_rejects_mismatched_members():
         StackedGroup([CERMTL(gru_over="filters", batch_norm=True)])
     with pytest.raises(ValueError, match="one entry per model"):
         fit_group([CERMTL(n_features=8)], [_recording("a", 50, 1)], losses=["ccc", "mse"])
+
+
+def test_stacked_forward_frames_equals_the_per_image_path():
+    from cerlib.framing import feature_images, pad_features
+
+    models = [m.double() for m in _build()]
+    group = StackedGroup(models, [range(8), range(8), range(8), range(5), [5, 6, 7, 0, 1, 2, 3, 4]], n_inputs=8)
+    x = torch.randn(70, 8, dtype=torch.float64)
+    want = group(feature_images(x, 8, 3))
+    torch.testing.assert_close(group.forward_frames(pad_features(x, 8, 3), 3), want, rtol=0, atol=1e-12)
