@@ -363,7 +363,8 @@ class _Bank:
         return len(self.rows)
 
     def images(self, index: torch.Tensor) -> torch.Tensor:
-        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride)
+        # frames-last view, no transposing copy: the models' convolution reads it as channels_last
+        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride, contiguous=False)
 
 
 def _whole(value, name: str) -> int:
@@ -644,7 +645,7 @@ def fit(
 
     model.preprocessing = pre
     model.to(dev)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     initial = copy.deepcopy(model.state_dict())
     stopper = EarlyStopping(patience if patience is not None else math.inf)
     order_gen = torch.Generator().manual_seed(int(seed))
@@ -743,8 +744,14 @@ def _predict_arrays(model, xs, device, batch_size: int = 4096, cpu_threads: int 
     try:
         for x in xs:
             bank = _Bank([x], None, pre.n_frames, pre.stride, dev)
-            chunks = [model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
-                      for s in range(0, len(bank), batch_size)]
+            if hasattr(model, "forward_frames"):  # convolve each chunk of the recording once, not once per image
+                extra = (pre.n_frames - 1) * pre.stride
+                chunks = [model.forward_frames(bank.padded[s : min(s + batch_size, len(bank)) + extra],
+                                               pre.stride).float().cpu()
+                          for s in range(0, len(bank), batch_size)]
+            else:
+                chunks = [model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
+                          for s in range(0, len(bank), batch_size)]
             out.append(torch.cat(chunks).numpy())
     finally:
         model.train(was_training)

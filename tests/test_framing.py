@@ -95,3 +95,25 @@ def test_rejects_bad_shapes_and_stride():
         feature_images(np.zeros((0, 3)))
     with pytest.raises(ValueError, match="stride"):
         feature_images(np.zeros((10, 2)), 4, 0)
+
+
+def test_one_index_grid_for_views_gathers_and_padding():
+    # frame_offsets is the single source: what the view and the gather read, and the padding
+    x = np.arange(50, dtype=np.float32)[:, None]
+    for n, t in ((4, 3), (20, 10), (6, 1)):
+        off = frame_offsets(n, t)
+        want = np.clip(np.arange(50)[:, None] + off, 0, 49).astype(np.float32)
+        np.testing.assert_array_equal(feature_images(x, n, t)[:, 0], want)
+        padded = pad_features(x, n, t)
+        assert len(padded) == 50 + off[-1] - off[0] and padded[-off[0], 0] == 0
+        rows = np.arange(50)  # frame l of a lone recording sits at padded row l + (-off[0]) - (-off[0])
+        np.testing.assert_array_equal(gather_images(padded, rows, n, t)[:, 0], want)
+
+
+def test_gather_without_copy_is_the_transposed_view():
+    p = torch.randn(40, 3)
+    rows = torch.tensor([0, 5, 7])
+    view = gather_images(p, rows, 4, 2, contiguous=False)
+    assert not view.is_contiguous() and view.transpose(1, 2).is_contiguous()
+    torch.testing.assert_close(view, gather_images(p, rows, 4, 2), rtol=0, atol=0)
+    np.testing.assert_array_equal(gather_images(p.numpy(), rows.numpy(), 4, 2, contiguous=False), view.numpy())
