@@ -1,19 +1,27 @@
-"""``python -m cerlib``: the course's work from a shell.
+"""``python -m cerlib`` (or the installed ``cerlib`` command): the course's work from a shell.
 
-    python -m cerlib info data_stubs/creativeit
-    python -m cerlib make-stubs OUT [--scale creativeit] [--seed 0] [--set KNOB=VALUE]
-    python -m cerlib train data_stubs/creativeit --fold 0 --loss ccc --epochs 100 --out model.pt
-    python -m cerlib predict model.pt data_stubs/creativeit --out predictions/
+    cerlib info data_stubs/creativeit
+    cerlib make-stubs OUT [--scale creativeit] [--seed 0] [--set KNOB=VALUE]
+    cerlib train data_stubs/creativeit --fold 0 --loss ccc --epochs 100 --out model.pt
+    cerlib predict speech.wav [--motion speech.bvh] --model model.pt --out trace/
+    cerlib predict --data data_stubs/creativeit --model model.pt --out predictions/
+    cerlib reproduce --quick --out results/
 
-``train`` evaluates on the fold's test speakers and prints their CCC per task;
-``predict`` writes one CSV per recording (time, one column per task) into
-``--out``, never into the dataset folder.
+``train`` evaluates on the fold's test speakers and prints their CCC per task.
+``predict`` writes the activation/valence/dominance trace of one new recording
+(CSV and PNG), or one CSV per recording of a corpus, into ``--out``, never into
+a dataset folder. A problem with the input ends in one line naming it (exit
+code 2); ``--debug`` shows the traceback.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+
+class UsageError(ValueError):
+    """A command line that cannot be carried out (reported in one line, exit code 2)."""
 
 
 def _info(args) -> int:
@@ -43,14 +51,29 @@ def _build_model(kind: str, n_features: int, n_frames: int, tasks, reading: str)
     return CERMTL(n_features=n_features, n_frames=n_frames, tasks=tasks, **options)
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def _output_file(out: str, data: str) -> Path:
+    """Checked before any work: never inside the dataset; its folder is created."""
+    path = Path(out)
+    if _inside(path, Path(data)):
+        raise UsageError(f"--out {out} is inside the dataset folder {data}; cerlib never writes there")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _train(args) -> int:
     from .data import load_corpus
     from .training import evaluate, fit, save_model, seed_everything
 
+    out = _output_file(args.out, args.data) if args.out else None
     corpus = load_corpus(args.data, fps=args.fps, progress=not args.quiet)
     folds = corpus.folds()
     if not 0 <= args.fold < len(folds):
-        raise SystemExit(f"--fold must be 0..{len(folds) - 1} for {corpus.name}, got {args.fold}")
+        raise UsageError(f"--fold must be 0..{len(folds) - 1} for {corpus.name}, got {args.fold}")
     fold = folds[args.fold]
     modalities = args.modalities or None
     n_features = fold.train[0].inputs(modalities).shape[1]
@@ -59,45 +82,117 @@ def _train(args) -> int:
     model = _build_model(args.model, n_features, args.n_frames, tasks, args.reading)
     history = fit(model, fold.train, fold.valid, modalities=modalities, loss=args.loss, epochs=args.epochs,
                   batch_size=args.batch_size, lr=args.lr, patience=args.patience, stride=args.stride,
-                  device=args.device, seed=args.seed, progress=not args.quiet)
+                  normalise=args.normalise, device=args.device, seed=args.seed, progress=not args.quiet)
     print(history)
     scores = evaluate(model, fold.test, loss=args.loss)
     print(f"test ({fold.name}): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k != "loss"))
-    if args.out:
-        save_model(model, args.out)
-        print(f"saved {args.out}")
+    if out is not None:
+        save_model(model, out)
+        print(f"saved {out}")
     return 0
+
+
+def recording_from_files(audio, motion=None, *, fps: float, name: str | None = None, tasks=()):
+    """A :class:`~cerlib.data.Recording` of one new recording outside any corpus (no labels).
+
+    Parameters
+    ----------
+    audio : path of a wav file (any rate; resampled to 16 kHz)
+    motion : path of a BVH file with the CreativeIT joints, optional
+    fps : frame rate of the features (a trained model's ``preprocessing.fps``)
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf
+    >>> sf.write("tone.wav", np.sin(np.arange(16000) / 5.0) * 0.1, 16000)
+    >>> recording_from_files("tone.wav", fps=60.0).features["speech"].shape
+    (60, 39)
+    """
+    import numpy as np
+
+    from .data import CREATIVEIT_JOINTS, Recording, read_audio, read_bvh, resample_series
+    from .features import SPEECH_FEATURE_NAMES, motion_feature_names, motion_features, speech_features
+
+    wave, sr = read_audio(audio)
+    features = {"speech": speech_features(wave, sr, fps)}
+    names = {"speech": tuple(SPEECH_FEATURE_NAMES)}
+    if motion is not None:
+        bvh = read_bvh(motion)
+        angles = bvh.angles(CREATIVEIT_JOINTS)
+        bvh_fps = 1.0 / bvh.frame_time
+        if abs(bvh_fps - fps) > 1e-3:
+            angles = resample_series(np.arange(bvh.n_frames) / bvh_fps, angles, fps, period=360.0)
+        n = min(len(angles), len(features["speech"]))
+        features = {"speech": features["speech"][:n], "motion": motion_features(angles[:n])}
+        names["motion"] = tuple(motion_feature_names(CREATIVEIT_JOINTS))
+    n = len(features["speech"])
+    return Recording(name=name or Path(audio).stem, speaker=name or Path(audio).stem, fps=float(fps),
+                     features=features, labels=np.zeros((n, len(tasks)), np.float32), tasks=tuple(tasks),
+                     sources={"audio": Path(audio), **({"motion": Path(motion)} if motion else {})},
+                     feature_names=names)
+
+
+def _write_trace(path: Path, times, y_hat, tasks) -> None:
+    import numpy as np
+
+    np.savetxt(path, np.column_stack([times, y_hat]), delimiter=",", fmt="%.6f",
+               header="time," + ",".join(tasks), comments="")
 
 
 def _predict(args) -> int:
-    import numpy as np
-
-    from .data import load_corpus
     from .training import load_model, predict
 
     model = load_model(args.model, device=args.device)
-    corpus = load_corpus(args.data, fps=args.fps, progress=not args.quiet)
+    pre = model.preprocessing
+    fps = args.fps or pre.fps or 60.0
     out = Path(args.out)
-    data_root = Path(args.data).resolve()
-    if out.resolve() == data_root or data_root in out.resolve().parents:
-        raise SystemExit(f"--out {out} is inside the dataset folder {args.data}; cerlib never writes there")
+    if (args.audio is None) == (args.data is None):
+        raise UsageError("give either one recording (AUDIO.wav [--motion FILE.bvh]) or --data CORPUS")
+    if args.data is not None:
+        from .data import load_corpus
+
+        if _inside(out, Path(args.data)):
+            raise UsageError(f"--out {out} is inside the dataset folder {args.data}; cerlib never writes there")
+        corpus = load_corpus(args.data, fps=fps, progress=not args.quiet)
+        out.mkdir(parents=True, exist_ok=True)
+        for recording in corpus.recordings:
+            _write_trace(out / f"{recording.name}.csv", recording.times, predict(model, recording), model.tasks)
+        print(f"wrote {len(corpus.recordings)} prediction files to {out}")
+        return 0
+    needs = pre.modalities or ("speech",)
+    if "face" in needs:
+        raise UsageError(f"{args.model} needs face features (a RECOLA model); predict it on a corpus with --data")
+    if "motion" in needs and args.motion is None:
+        raise UsageError(f"{args.model} was trained on {' + '.join(needs)}: give the recording's motion "
+                         "capture with --motion FILE.bvh")
+    recording = recording_from_files(args.audio, args.motion if "motion" in needs else None, fps=fps,
+                                     tasks=model.tasks)
+    y_hat = predict(model, recording)
     out.mkdir(parents=True, exist_ok=True)
-    for recording in corpus.recordings:
-        y_hat = predict(model, recording)
-        table = np.column_stack([recording.times, y_hat])
-        np.savetxt(out / f"{recording.name}.csv", table, delimiter=",", fmt="%.6f",
-                   header="time," + ",".join(model.tasks), comments="")
-    print(f"wrote {len(corpus.recordings)} prediction files to {out}")
+    csv = out / f"{recording.name}.csv"
+    _write_trace(csv, recording.times, y_hat, model.tasks)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .plots import plot_prediction
+
+    fig = plot_prediction(recording.times, y_hat, model.tasks, title=f"{recording.name} ({model.name})")
+    fig.savefig(out / f"{recording.name}.png", dpi=120)
+    print(f"wrote {csv} and {recording.name}.png ({len(y_hat)} frames at {fps:g} fps)")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["make-stubs"]:  # the generator owns its options (stubs.main_make_stubs)
-        return _make_stubs(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m cerlib", description=__doc__.split("\n\n")[0])
+def _reproduce(argv) -> int:
+    from .experiments import main_reproduce
+
+    return main_reproduce(argv)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cerlib", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
+    common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="summarise a corpus and its folds", parents=[common])
@@ -106,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=_info)
 
     sub.add_parser("make-stubs", help="write the synthetic corpora (make-stubs --help for its options)")
+    sub.add_parser("reproduce", help="the paper's Tables I-V and Figure 2 (reproduce --help for its options)")
 
     p = sub.add_parser("train", help="train on one fold, report test CCC, optionally save", parents=[common])
     p.add_argument("data")
@@ -116,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="CER-MTL's layer reading: 6,235 (literal) or 5,615 parameters (table-v)")
     p.add_argument("--modalities", nargs="*", help="e.g. speech motion (default: all)")
     p.add_argument("--loss", default="ccc", choices=["ccc", "pcc", "mse"])
+    p.add_argument("--normalise", default="global", choices=["global", "recording", "speaker"])
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=5e-5)
@@ -125,19 +222,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
-    p.add_argument("--out", help="save the trained model here")
+    p.add_argument("--out", help="save the trained model here (its folder is created)")
     p.set_defaults(run=_train)
 
-    p = sub.add_parser("predict", help="predict every recording of a corpus with a saved model", parents=[common])
-    p.add_argument("model")
-    p.add_argument("data")
-    p.add_argument("--out", required=True, help="folder for one CSV per recording")
-    p.add_argument("--fps", type=float, default=60.0)
+    p = sub.add_parser("predict", help="the trace of a new recording, or of every recording of a corpus",
+                       parents=[common])
+    p.add_argument("audio", nargs="?", help="a wav file of one recording outside any corpus")
+    p.add_argument("--motion", help="its BVH motion capture (for a model trained on motion)")
+    p.add_argument("--data", help="a corpus folder instead: one CSV per recording")
+    p.add_argument("--model", required=True, help="a model saved by `train --out` or save_model")
+    p.add_argument("--out", required=True, help="folder for the CSV (and PNG) files")
+    p.add_argument("--fps", type=float, help="frame rate (default: the model's)")
     p.add_argument("--device")
     p.set_defaults(run=_predict)
+    return parser
 
-    args = parser.parse_args(argv)
-    return args.run(args)
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["make-stubs"]:  # the generator owns its options (stubs.main_make_stubs)
+        return _make_stubs(argv[1:])
+    if argv[:1] == ["reproduce"]:  # the experiment grid owns its options (experiments.main_reproduce)
+        return _reproduce(argv[1:])
+    args = _parser().parse_args(argv)
+    from .data import DatasetError
+    from .training import CheckpointError
+
+    try:
+        return args.run(args)
+    except (UsageError, DatasetError, CheckpointError, ValueError, FileNotFoundError) as err:
+        if args.debug:
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"cerlib {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -151,3 +151,31 @@ def plot_feature_image(image: np.ndarray, *, feature_names: Sequence[str] | None
     if title:
         ax.set_title(title)
     return fig
+
+
+def plot_prediction(times, y_hat, tasks: Sequence[str], *, title: str | None = None):
+    """The predicted trace of one recording, one row per task (no reference: a new recording).
+
+    Parameters
+    ----------
+    times : array (T,) seconds
+    y_hat : array (T, n_tasks)
+    tasks : names of the columns of ``y_hat``
+
+    Examples
+    --------
+    >>> fig = plot_prediction(np.arange(100) / 60, np.zeros((100, 2)), ["activation", "valence"])
+    >>> len(fig.axes)
+    2
+    """
+    y_hat = np.asarray(y_hat).reshape(len(times), -1)
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(9, 1.8 * len(tasks)), sharex=True, squeeze=False)
+    for ax, task, column in zip(axes[:, 0], tasks, y_hat.T):
+        ax.plot(times, column, color=TASK_COLOURS.get(task, "black"), lw=1)
+        ax.set_ylabel(task)
+        ax.axhline(0, color="0.8", lw=0.5)
+    axes[-1, 0].set_xlabel("time (s)")
+    if title:
+        axes[0, 0].set_title(title)
+    fig.tight_layout()
+    return fig

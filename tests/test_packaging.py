@@ -57,28 +57,3 @@ def test_importing_metrics_does_not_load_torch():
     code = "import sys; from cerlib import ccc, rolling_ccc; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
-
-
-def test_cli_help_lists_the_commands():
-    out = subprocess.run([sys.executable, "-m", "cerlib", "--help"], capture_output=True, text=True, check=True)
-    for command in ("info", "make-stubs", "train", "predict"):
-        assert command in out.stdout
-
-
-def test_cli_trains_saves_and_predicts_outside_the_dataset(tmp_path):
-    data = ROOT / "data_stubs" / "recola"
-    model = tmp_path / "m.pt"
-    run = subprocess.run([sys.executable, "-m", "cerlib", "train", str(data), "--epochs", "1", "--lr", "1e-3",
-                          "--quiet", "--out", str(model)], capture_output=True, text=True, check=True)
-    assert "test (dev): ccc_activation" in run.stdout and model.exists()
-    out = tmp_path / "pred"
-    subprocess.run([sys.executable, "-m", "cerlib", "predict", str(model), str(data), "--out", str(out), "--quiet"],
-                   check=True, capture_output=True)
-    files = sorted(p.name for p in out.iterdir())
-    assert len(files) == 9 and files[0] == "dev_1.csv"
-    header = (out / "dev_1.csv").read_text().splitlines()[0]
-    assert header == "time,activation,valence"
-    refused = subprocess.run([sys.executable, "-m", "cerlib", "predict", str(model), str(data), "--out",
-                              str(data / "predictions"), "--quiet"], capture_output=True, text=True)
-    assert refused.returncode != 0 and "inside the dataset folder" in refused.stderr
-    assert not (data / "predictions").exists()

@@ -1,0 +1,120 @@
+"""The command line: train, predict (a corpus or one new recording), errors in one line, the console script."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from cerlib import CERMTL
+from cerlib.__main__ import main
+from cerlib.training import Preprocessing, save_model
+
+ROOT = Path(__file__).resolve().parent.parent
+RECOLA = ROOT / "data_stubs" / "recola"
+CREATIVEIT = ROOT / "data_stubs" / "creativeit"
+
+
+@pytest.fixture(scope="module")
+def speech_model(tmp_path_factory):
+    """A speech-only model trained by the CLI on the RECOLA stub at its label rate, 25 fps (1 epoch)."""
+    path = tmp_path_factory.mktemp("models") / "speech.pt"
+    assert main(["train", str(RECOLA), "--epochs", "1", "--lr", "1e-3", "--quiet", "--modalities", "speech", "--fps", "25",
+                 "--out", str(path)]) == 0
+    return path
+
+
+def test_help_lists_the_commands_and_the_console_script_is_the_same():
+    out = subprocess.run([sys.executable, "-m", "cerlib", "--help"], capture_output=True, text=True, check=True)
+    for command in ("info", "make-stubs", "train", "predict", "reproduce"):
+        assert command in out.stdout
+    script = Path(sys.executable).parent / "cerlib"
+    assert script.exists() or shutil.which("cerlib"), "pip install -e . installs a `cerlib` command"
+    same = subprocess.run([str(script if script.exists() else shutil.which("cerlib")), "--help"],
+                          capture_output=True, text=True, check=True)
+    assert same.stdout.replace("python -m cerlib", "cerlib") == out.stdout.replace("python -m cerlib", "cerlib")
+
+
+def test_train_saves_and_predicts_a_corpus_outside_the_dataset(tmp_path, capsys):
+    model = tmp_path / "new" / "folder" / "m.pt"  # a folder that does not exist yet is created
+    assert main(["train", str(RECOLA), "--epochs", "1", "--lr", "1e-3", "--quiet", "--out", str(model)]) == 0
+    assert "test (dev): ccc_activation" in capsys.readouterr().out and model.exists()
+    out = tmp_path / "pred"
+    assert main(["predict", "--data", str(RECOLA), "--model", str(model), "--out", str(out), "--quiet"]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 9 and files[0] == "dev_1.csv"
+    assert (out / "dev_1.csv").read_text().splitlines()[0] == "time,activation,valence"
+
+
+def test_nothing_is_ever_written_into_the_dataset(tmp_path, capsys, speech_model):
+    before = sorted(p.relative_to(RECOLA) for p in RECOLA.rglob("*"))
+    code = main(["predict", "--data", str(RECOLA), "--model", str(speech_model), "--out", str(RECOLA / "pred"),
+                 "--quiet"])
+    assert code == 2 and "inside the dataset folder" in capsys.readouterr().err
+    code = main(["train", str(RECOLA), "--epochs", "50", "--quiet", "--out", str(RECOLA / "m.pt")])
+    err = capsys.readouterr()
+    assert code == 2 and "inside the dataset folder" in err.err and "test (dev)" not in err.out  # refused before training
+    assert sorted(p.relative_to(RECOLA) for p in RECOLA.rglob("*")) == before
+
+
+def _speech_wav(path: Path) -> Path:
+    """A real utterance from espeak-ng when it is installed, else a synthetic vowel sequence."""
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-w", str(path), "Continuous emotion recognition, one frame at a time."],
+                       check=True, capture_output=True)
+    else:
+        t = np.arange(3 * 16000) / 16000
+        sf.write(path, 0.3 * np.sin(2 * np.pi * 140 * t) * (1 + np.sin(2 * np.pi * 3 * t)), 16000)
+    return path
+
+
+def test_predict_one_new_recording_writes_a_trace(tmp_path, speech_model, capsys):
+    wav = _speech_wav(tmp_path / "hello.wav")
+    out = tmp_path / "trace"
+    assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["hello.csv", "hello.png"]
+    table = np.loadtxt(out / "hello.csv", delimiter=",", skiprows=1)
+    seconds = sf.info(str(wav)).duration
+    assert abs(len(table) - seconds * 25) <= 2  # the RECOLA model's frame rate, 25 fps, is used by default
+    assert np.isfinite(table).all() and table.shape[1] == 3
+    assert "25 fps" in capsys.readouterr().out
+
+
+def test_a_model_that_needs_motion_says_so_and_uses_it(tmp_path, capsys):
+    model = CERMTL(n_features=63)
+    model.preprocessing = Preprocessing(n_frames=20, stride=10, tasks=model.tasks, modalities=("speech", "motion"),
+                                        fps=60.0)
+    save_model(model, tmp_path / "mm.pt")
+    wav = next((CREATIVEIT / "audio").glob("*.wav"))
+    bvh = CREATIVEIT / "mocap" / (wav.stem + ".bvh")
+    code = main(["predict", str(wav), "--model", str(tmp_path / "mm.pt"), "--out", str(tmp_path / "o")])
+    assert code == 2 and "--motion" in capsys.readouterr().err
+    assert main(["predict", str(wav), "--motion", str(bvh), "--model", str(tmp_path / "mm.pt"),
+                 "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert (tmp_path / "o" / f"{wav.stem}.csv").read_text().startswith("time,activation,valence,dominance")
+
+
+def test_errors_are_one_line_with_exit_code_2_and_debug_shows_the_traceback(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
+    with pytest.raises(Exception, match="does not exist"):
+        main(["info", str(tmp_path / "nowhere"), "--debug"])
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    assert main(["predict", "x.wav", "--model", str(tmp_path / "junk.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert "junk.pt" in capsys.readouterr().err
+
+
+def test_a_crafted_checkpoint_runs_no_code_from_the_cli(tmp_path):
+    marker = tmp_path / "ran"
+    code = (f"import torch\nclass Evil:\n    def __reduce__(self):\n"
+            f"        return (eval, (\"open({str(marker)!r}, 'w').write('x')\",))\n"
+            f"torch.save({{'kind': 'cerlib-model', 'format': 1, 'x': Evil()}}, {str(tmp_path / 'evil.pt')!r})\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    run = subprocess.run([sys.executable, "-m", "cerlib", "predict", "x.wav", "--model", str(tmp_path / "evil.pt"),
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert run.returncode == 2 and "evil.pt" in run.stderr
+    assert not marker.exists()
