@@ -91,3 +91,12 @@ def test_the_widget_check_sees_a_view_without_its_model():
     assert widget_views_without_state(notebook) == ["abc"]
     notebook["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"abc": {}}}}
     assert widget_views_without_state(notebook) == []
+
+
+def test_readme_opens_the_course_rooted_at_the_repository():
+    """Rooted at notebooks/, JupyterLab cannot open the README, cerlib/*.py or the data READMEs the notebooks
+    point to; `jupyter lab notebooks/00...` alone roots it there (the file's folder)."""
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    course = next(line.strip() for line in section.splitlines() if "jupyter lab" in line)
+    assert "--ServerApp.root_dir=." in course.split() and course.endswith("notebooks/00_start_here.ipynb"), course
