@@ -127,10 +127,11 @@ def plot_traces(
             for w, ccc_ax in zip(windows, ccc_axes):
                 running = rolling_ccc(reference[:, m], pred[:, m], window=int(w))
                 ccc_ax.plot(seconds, running[start:stop], color=colour, lw=1.2)
-        trace_ax.set_ylabel(f"{task}\n(rating units)")
+        trace_ax.set_ylabel(f"{task} (rating)", fontsize=9)
         for w, ccc_ax in zip(windows, ccc_axes):
             ccc_ax.set_ylabel(f"CCC {int(w) / fps:.3g} s", fontsize=8)   # the window, in seconds
             ccc_ax.set_ylim(-1, 1)
+            ccc_ax.set_yticks([-1, 0, 1], ["-1", "0", "1"], fontsize=7)
             ccc_ax.axhline(0, color="k", lw=0.5)
     # One legend, above the first traces: inside an axes it hides the curves it names.
     axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(predictions) + 1, fontsize=8,
