@@ -1,82 +1,31 @@
 """Training losses in torch: CCC, PCC, MSE and the paper's multi-task sum.
 
-Every loss takes the **prediction first and the target second**, like
-``torch.nn.functional.mse_loss(input, target)``, and works over the batch
-dimension (dimension 0):
+Why a correlation loss, why MSE-trained outputs come out flat, why PCC cannot
+teach level or scale, and why correlation losses need large batches: notebook
+``05_losses`` (Sections 1-6), with the numbers.
 
-* ``(B,)`` -> a scalar tensor (one task);
-* ``(B, M)`` -> a ``(M,)`` tensor, one loss per task. Nothing is averaged
-  over tasks here: :func:`multitask_loss` weights and sums them, as the
-  paper's ``J = sum_m alpha_m L_m``.
+What the code needs:
 
-Statistics are population statistics (``1/B``), as in :mod:`cerlib.metrics`,
-so that on an ordinary batch ``ccc_loss(p, y) == 1 - cerlib.metrics.ccc(y, p)``
-up to float32 rounding.
+* **Prediction first**, target second, like ``torch.nn.functional.mse_loss``.
+* **Per task, over the batch** (dimension 0): ``(B,)`` -> scalar, ``(B, M)`` ->
+  ``(M,)``. Nothing is averaged over tasks here; :func:`multitask_loss` weights
+  and sums them, the paper's ``J = sum_m alpha_m L_m`` (Section II.D).
+* **Population statistics** (``1/B``), as :mod:`cerlib.metrics` and AVEC, so
+  ``ccc_loss(p, y) == 1 - cerlib.metrics.ccc(y, p)`` up to float32 rounding
+  (notebook 05, Section 7, compares the sample convention).
+* **eps** (:data:`EPS`, 1e-8) in each denominator, under each square root for
+  PCC (``sqrt`` has an infinite slope at 0): constant predictions, constant
+  targets and batches of 1 or 2 give finite losses and gradients. For a flat
+  prediction the PCC gradient is then of order ``1 / sqrt(eps)``; Adam rescales
+  it, plain SGD would not (notebook 05, Section 3).
+* **A batch of one** gives loss exactly 1 and gradient exactly 0 (no variance,
+  so no correlation) instead of raising, so that a remainder batch
+  (``N % B == 1``) cannot crash a run. An empty batch raises ``ValueError``.
+  A batch whose targets are all equal teaches nothing either; ``fit``
+  shuffles frames across recordings.
 
-Why train on a correlation at all?
-----------------------------------
-The models are *evaluated* with CCC, and MSE is a poor stand-in for it. With
-population statistics one can check that::
-
-    MSE = var_p + var_y - 2 cov + (mu_p - mu_y)**2
-    1 - CCC = MSE / (var_p + var_y + (mu_p - mu_y)**2)
-
-so the CCC loss is an MSE *normalised by how much the two traces spread*.
-The difference matters when the model cannot predict the target well, which
-for emotion is always. Scale a (centred) prediction ``p`` by ``k``:
-
-* MSE is smallest at ``k = cov / var_p = rho * sd_y / sd_p``: the best
-  MSE prediction has standard deviation ``rho * sd_y``, shrunk toward the
-  mean by the correlation ``rho`` it manages. A model that is only a little
-  right learns to stay almost flat; a flat prediction at the mean already
-  scores ``MSE = var_y``, which is hard to beat.
-* CCC is largest at ``k = sd_y / sd_p``: the prediction should spread as
-  much as the target does. A flat prediction scores CCC 0 (loss 1) however
-  close to the mean it sits, and the loss rewards following the changes.
-
-That is the flat, change-missing MSE trace of the paper's Figure 2. PCC loss
-rewards following changes too, but it is blind to level and scale (any
-``a * p + b`` with ``a > 0`` has the same PCC), so its outputs may need
-re-scaling before their CCC is any good; CCC loss asks for both.
-
-Why correlation losses need larger batches
-------------------------------------------
-MSE is a sum of per-frame errors: each sample contributes on its own, and
-the mean over a batch is just a noisy estimate of the mean over the data.
-A correlation is a property of a *set* of frames; it has no per-sample
-value. The loss of a batch is the correlation *within that batch*, a
-statistic whose estimate is noisy (and biased) when the batch is small:
-with 2 frames, any prediction that is not constant has PCC +1 or -1 with
-any target that is not constant. The paper therefore uses batches of 256,
-which in turn over-fit more easily and want a small learning rate.
-
-A related trap: if all targets of a batch are equal (a flat stretch of
-annotation, with frames not shuffled), the correlation is undefined and the
-loss here is 1 with zero gradient: the batch teaches nothing. Shuffle frames
-across recordings.
-
-Numerical safety
-----------------
-A fresh network often outputs an (almost) constant batch, where CCC and PCC
-are 0/0. Each loss adds ``eps`` (default ``1e-8``) to its denominator; PCC
-uses ``sqrt(var + eps)`` on each side, because the gradient of ``sqrt`` at
-0 is infinite. The results, and their gradients, are finite for constant
-predictions, constant targets, batches of 2 and batches of 1. The price is
-small: ``pcc_loss`` differs from ``1 - metrics.pcc`` by about 4e-7 at a
-variance of 0.01. Finite is not small, though: for a flat prediction the PCC
-gradient grows like ``1 / sqrt(eps)`` (about 1e4). Adam rescales it away; plain
-SGD would take a huge step. And PCC does not depend on the prediction's level
-at all, so under PCC loss the output bias gets only rounding noise as its
-gradient, which Adam turns into full-size random steps: PCC-trained outputs
-drift in level, one reason their CCC is lower.
-
-*A batch of one* (B = 1) is accepted: with one sample there is no variance,
-so PCC and CCC are taken as 0, the loss is exactly 1 and its gradient is
-exactly 0, and the batch leaves the model unchanged. We do not raise, so
-that the odd remainder batch at the end of an epoch (``N % B == 1``) cannot
-crash a training run; pass ``drop_last=True`` to a ``DataLoader`` if it
-should not count in the logged loss either. An empty batch raises
-``ValueError``.
+Reference: Lin (1989), "A concordance correlation coefficient to evaluate
+reproducibility", Biometrics 45(1).
 """
 from __future__ import annotations
 
@@ -158,8 +107,8 @@ def ccc_loss(y_hat: torch.Tensor, y: torch.Tensor, *, eps: float = EPS) -> torch
     -----
     Constant predictions give loss 1 with a gradient that points toward the
     target's shape (so a fresh model can leave the flat start); constant
-    targets, and a batch of one, give loss 1 and zero gradient. See the
-    module docstring for why this loss, and not MSE, matches the metric.
+    targets, and a batch of one, give loss 1 and zero gradient. Why this
+    loss, and not MSE, matches the metric: notebook 05, Sections 1 and 4.
 
     Examples
     --------
@@ -206,7 +155,7 @@ def pcc_loss(y_hat: torch.Tensor, y: torch.Tensor, *, eps: float = EPS) -> torch
     Notes
     -----
     PCC ignores the level and the scale of the prediction, so this loss
-    cannot teach the model either; see the module docstring. With the eps,
+    cannot teach the model either (notebook 05, Sections 2 and 5). With the eps,
     predictions whose variance is far below ``eps`` are seen as less
     correlated than they are, which only matters at the very start of
     training.
@@ -245,7 +194,7 @@ def mse_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Notes
     -----
     MSE can be lowered by shrinking predictions toward the mean, which is
-    why MSE-trained models come out flat (module docstring).
+    why MSE-trained models come out flat (notebook 05, Section 4).
 
     Examples
     --------

@@ -1,33 +1,25 @@
 """Correlation metrics on arrays: CCC, PCC, mean CCC over recordings, rolling CCC.
 
-Everything here is NumPy only (no torch), computed in float64 with
-*population* statistics (divide by ``n``), the convention of the AVEC
-challenges and of ``audmetric``. The training losses in :mod:`cerlib.losses`
-compute the same quantities in torch.
+NumPy only, float64, *population* statistics (divide by ``n``): the AVEC
+challenges' and ``audmetric``'s convention. :mod:`cerlib.losses` computes the
+same quantities in torch. What CCC rewards that PCC does not (level and
+spread, so ``|CCC| <= |PCC|``), and population against sample statistics:
+notebook ``05_losses`` (Sections 1, 2 and 7); pooled against per-recording
+scores: notebook ``06_training`` (Section 4).
 
-For a reference ``y`` and a prediction ``y_hat`` with means ``mu``,
-variances ``var`` and covariance ``cov`` (all with ``1/n``)::
+Conventions shared by every function here:
 
-    PCC = cov / sqrt(var_y * var_y_hat)
-    CCC = 2 cov / (var_y + var_y_hat + (mu_y - mu_y_hat)**2)
-
-PCC measures only whether the two traces move together; CCC also requires
-them to have the same level (mean) and the same spread (variance), so
-``|CCC| <= |PCC|``.
-
-Conventions shared by every function here
------------------------------------------
-* Arrays are frames-first: ``(T,)`` for one task or ``(T, M)`` for ``M``
-  tasks (activation, valence, dominance, ...), one value per task back.
-* A side that is constant over the frames has no correlation to speak of:
-  PCC and CCC are then ``0.0``, never NaN (the course's rule "constant input
-  -> 0"). This includes the case where both sides are the *same* constant,
-  which one could argue is perfect agreement; we return 0 because such a
-  "prediction" has learnt nothing about change, and because a metric that
-  jumps between 0 and 1 on flat stretches would make rolling CCC plots
-  unreadable.
+* Frames first: ``(T,)`` for one task or ``(T, M)`` for ``M`` tasks, one value
+  per task back.
+* A side that is constant over the frames gives ``0.0``, never NaN ("constant
+  input -> 0"), also when both sides are the *same* constant: such a
+  "prediction" has learnt nothing about change, and a metric that jumped
+  between 0 and 1 on flat stretches would make rolling CCC plots unreadable.
 * NaN or infinite values, mismatched shapes and fewer than two frames raise
   ``ValueError``: silently ignoring them is how evaluation bugs hide.
+
+Reference: Lin (1989), "A concordance correlation coefficient to evaluate
+reproducibility", Biometrics 45(1).
 """
 from __future__ import annotations
 
@@ -152,19 +144,10 @@ def ccc(y, y_hat, axis: int = 0):
     module docstring). Identical non-constant traces give exactly 1.0.
 
     *Population versus sample statistics.* ``torchmetrics`` and some MuSe
-    baselines use ``1/(n-1)``. Writing ``k = n/(n-1)``, the sample covariance
-    and variances are ``k`` times the population ones while the squared mean
-    difference ``D = (mu_y - mu_y_hat)**2`` is the same, so::
-
-        CCC_sample = 2 k cov / (k var_y + k var_y_hat + D)
-                   = 2 cov / (var_y + var_y_hat + D (n-1)/n)
-
-    The two agree exactly when the means agree, and otherwise
-    ``CCC_sample / CCC_population = 1 / (1 - D / (n (var_y + var_y_hat + D)))``,
-    a relative difference of at most ``1/(n-1)``: up to 11 % for ``n = 10``,
-    under 0.4 % for a batch of 256, negligible over a 3.5-minute recording
-    (12,600 frames at 60 fps). PCC is the same under both conventions (``k``
-    cancels).
+    baselines divide by ``n - 1``. The two agree when the means agree and
+    otherwise differ by a factor of at most ``1 + 1/(n-1)`` (under 0.4 % for a
+    batch of 256); PCC is the same under both. Notebook 05, Section 7, derives
+    it and compares with both libraries.
 
     Examples
     --------

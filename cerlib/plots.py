@@ -60,7 +60,7 @@ def plot_traces(
     fps: float,
     start: int = 0,
     length: int = 256,
-    window: int = 100,
+    window: int | Sequence[int] = 100,
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ):
@@ -76,12 +76,17 @@ def plot_traces(
     tasks : names of the columns
     fps : frame rate of the traces, for a time axis in seconds
     start, length : which frames to draw (the paper draws 256)
-    window : frames in the running CCC (the paper: 100)
+    window : int or sequence of int
+        Frames in the running CCC (the paper: 100). Several windows draw one
+        running-CCC row each, e.g. ``window=[100, 600]`` for the paper's
+        1.7 s beside one matched to how slowly the labels change.
     figsize : (width, height) in inches; default 9 wide, 2.6 high per task
+        plus 1.1 per extra window
 
     Returns
     -------
-    Figure with two rows per task: the traces, then the running CCC.
+    Figure with 1 + len(window) rows per task: the traces, then one running
+    CCC per window. The legend sits above the first row, outside the traces.
 
     Notes
     -----
@@ -92,31 +97,48 @@ def plot_traces(
     --------
     >>> t = np.linspace(0, 6, 400)[:, None]
     >>> fig = plot_traces(np.sin(t), {"ccc": np.sin(t - 0.2)}, ["activation"], fps=60)
+    >>> fig = plot_traces(np.sin(t), {"ccc": np.sin(t - 0.2)}, ["activation"], fps=60, window=[100, 300])
+    >>> len(fig.axes)                     # traces, then one running CCC per window
+    3
+    >>> bool(fig.axes[0].get_legend().get_bbox_to_anchor().y0 >= fig.axes[0].get_window_extent().y1)  # above
+    True
     """
     reference = np.atleast_2d(np.asarray(reference).T).T
+    windows = [window] if isinstance(window, (int, np.integer)) else list(window)
+    if not windows:
+        raise ValueError("window: give at least one window length in frames")
     stop = min(start + length, len(reference))
     if stop - start < 2:
         raise ValueError(f"nothing to draw: start={start}, length={length}, but only {len(reference)} frames")
     seconds = np.arange(start, stop) / fps
+    rows = 1 + len(windows)
     fig, axes = plt.subplots(
-        2 * len(tasks), 1, figsize=figsize or (9, 2.6 * len(tasks)), sharex=True, constrained_layout=True,
-        gridspec_kw={"height_ratios": [3, 1.3] * len(tasks)},
+        rows * len(tasks), 1, figsize=figsize or (9, (2.6 + 1.1 * (len(windows) - 1)) * len(tasks)),
+        sharex=True, constrained_layout=True, gridspec_kw={"height_ratios": ([3] + [1.3] * len(windows)) * len(tasks)},
     )
+    axes = np.atleast_1d(axes)
     for m, task in enumerate(tasks):
-        trace_ax, ccc_ax = axes[2 * m], axes[2 * m + 1]
+        trace_ax, ccc_axes = axes[rows * m], axes[rows * m + 1: rows * (m + 1)]
         trace_ax.plot(seconds, reference[start:stop, m], color="k", lw=2, label="reference")
         for label, pred in predictions.items():
             pred = np.atleast_2d(np.asarray(pred).T).T
             colour = LOSS_COLOURS.get(label)
             trace_ax.plot(seconds, pred[start:stop, m], color=colour, lw=1.2, label=f"{label}")
-            running = rolling_ccc(reference[:, m], pred[:, m], window=window)
-            ccc_ax.plot(seconds, running[start:stop], color=colour, lw=1.2)
-        trace_ax.set_ylabel(f"{task}\n(rating units)")
-        ccc_ax.set_ylabel(f"CCC over\n{window} frames")
-        ccc_ax.set_ylim(-1, 1)
-        ccc_ax.axhline(0, color="k", lw=0.5)
-        trace_ax.legend(fontsize=8, ncol=len(predictions) + 1, loc="upper right")
-    axes[-1].set_xlabel("time (s)")
+            for w, ccc_ax in zip(windows, ccc_axes):
+                running = rolling_ccc(reference[:, m], pred[:, m], window=int(w))
+                ccc_ax.plot(seconds, running[start:stop], color=colour, lw=1.2)
+        trace_ax.set_ylabel(f"{task} (rating)", fontsize=9)
+        for w, ccc_ax in zip(windows, ccc_axes):
+            ccc_ax.set_ylabel(f"CCC {int(w) / fps:.3g} s", fontsize=8)   # the window, in seconds
+            ccc_ax.set_ylim(-1, 1)
+            ccc_ax.set_yticks([-1, 0, 1], ["-1", "0", "1"], fontsize=7)
+            ccc_ax.axhline(0, color="k", lw=0.5)
+    # One legend, above the first traces: inside an axes it hides the curves it names.
+    axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(predictions) + 1, fontsize=8,
+                   frameon=False, borderaxespad=0.2)
+    axes[-1].set_xlabel("time (s); running CCC over the previous " + ", ".join(f"{int(w)}" for w in windows)
+                        + " frames")
+    fig.align_ylabels(axes)
     if title:
         fig.suptitle(title)
     return fig

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+# What JupyterLab 4 writes when it saves a notebook on the python3 kernel: stored any other way, every
+# notebook a student opens shows as modified in git, and pulling course updates conflicts.
+JUPYTERLAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXPECTED = ["00_start_here", "01_features", "02_data_and_splits", "03_framing", "04_model", "05_losses", "06_training"]
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -55,3 +59,44 @@ def test_nbval_markers_are_exact(path):
             if line.lstrip("# ").startswith("NBVAL"):
                 assert line.lstrip("# ").strip() in markers and line.startswith("# NBVAL"), (
                     f"{path.name}: {line!r} is not an exact nbval marker; put the explanation on the next line")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_kernelspec_is_stored_as_jupyterlab_writes_it(path):
+    assert load(path)["metadata"].get("kernelspec") == JUPYTERLAB_KERNELSPEC, (
+        f"{path.name}: kernelspec differs from what JupyterLab writes; re-run it with .ci/execute-notebooks")
+
+
+def widget_views_without_state(notebook):
+    """Model ids of stored widget views whose state the notebook does not store."""
+    state = notebook["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    stored = set(state.get("state", {}))
+    return [o["data"][WIDGET_VIEW].get("model_id") for c in notebook["cells"] if c["cell_type"] == "code"
+            for o in c["outputs"] if WIDGET_VIEW in o.get("data", {})
+            and o["data"][WIDGET_VIEW].get("model_id") not in stored]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_no_stored_widget_view_points_at_a_missing_model(path):
+    """A widget view saved without its model shows "Error displaying widget: model not found" on reopening
+    (JupyterLab does not save widget state by default): store text, no output, or the state with it."""
+    missing = widget_views_without_state(load(path))
+    assert not missing, f"{path.name}: stores widget views whose models are not stored: {missing}"
+
+
+def test_the_widget_check_sees_a_view_without_its_model():
+    view = {"output_type": "display_data", "metadata": {},
+            "data": {"text/plain": "HBox(...)", WIDGET_VIEW: {"model_id": "abc", "version_major": 2}}}
+    notebook = {"metadata": {}, "cells": [{"cell_type": "code", "outputs": [view]}]}
+    assert widget_views_without_state(notebook) == ["abc"]
+    notebook["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"abc": {}}}}
+    assert widget_views_without_state(notebook) == []
+
+
+def test_readme_opens_the_course_rooted_at_the_repository():
+    """Rooted at notebooks/, JupyterLab cannot open the README, cerlib/*.py or the data READMEs the notebooks
+    point to; `jupyter lab notebooks/00...` alone roots it there (the file's folder)."""
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    course = next(line.strip() for line in section.splitlines() if "jupyter lab" in line)
+    assert "--ServerApp.root_dir=." in course.split() and course.endswith("notebooks/00_start_here.ipynb"), course
