@@ -388,10 +388,11 @@ def test_normaliser_standardises_training_data():
 def test_normaliser_constant_column():
     x = np.column_stack([np.full(10, 7.0), np.arange(10.0)])
     norm = Normaliser.fit(x)
-    assert norm.std[0] == pytest.approx(1e-8)
+    assert norm.std[0] == 1.0  # unit scale, as scikit-learn's StandardScaler: a floored std would multiply by 1e8
     z = norm.transform(x)
     assert np.isfinite(z).all()
     np.testing.assert_array_equal(z[:, 0], 0)
+    assert norm.transform(np.array([[7.5, 0.0]]))[0, 0] == pytest.approx(0.5)  # a test value off by 0.5 stays 0.5
 
 
 def test_normaliser_errors_and_roundtrip():

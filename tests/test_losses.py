@@ -281,8 +281,8 @@ def test_mse_optimal_scale_shrinks_toward_the_mean_ccc_optimal_does_not():
 # module hygiene
 # --------------------------------------------------------------------------
 
-def test_docstrings_teach_the_two_points():
+def test_docstrings_state_what_the_code_needs_and_point_to_the_notebook():
     doc = losses.__doc__
-    assert "flat" in doc and "batch" in doc.lower() and "B = 1" in doc
+    assert "05_losses" in doc and "flat" in doc and "a batch of one" in doc.lower() and "population" in doc.lower()
     for fn in (ccc_loss, pcc_loss, mse_loss, multitask_loss, get_loss):
         assert "Examples" in fn.__doc__ and "Returns" in fn.__doc__
