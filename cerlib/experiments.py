@@ -1115,12 +1115,17 @@ def write_report(results, out, *, command: str = "", seconds: float | None = Non
     (out / "run.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
-def figure2(store, results=None, *, dataset: str = "creativeit", fold: int = 0, seed: int = 0,
+def figure2(store, results=None, *, data=None, dataset: str = "creativeit", fold: int = 0, seed: int = 0,
             recording: int = 0, start: int = 0, length: int = 256, window: int = 100):
     """The paper's Figure 2 from stored models: the multimodal CER-MTL (N = 20) trained with
     each loss, on one test recording of ``fold``.
 
+    ``data`` (as for :func:`run_grid`) overrides the data folder recorded with the runs.
     Raises ``LookupError`` when the store lacks one of the three runs.
+
+    Examples
+    --------
+    >>> fig = figure2("benchmarks/results/reproduce-quick", data="data_stubs")   # doctest: +SKIP
     """
     from .plots import plot_traces
     from .training import predict
@@ -1135,7 +1140,8 @@ def figure2(store, results=None, *, dataset: str = "creativeit", fold: int = 0, 
                           f"seed {seed} for all three losses")
     store = Store(store)
     record = json.loads(store.path(runs["ccc"].iloc[0], ".json").read_text())
-    corpus = _corpus(record["data"], record["spec"]["fps"])
+    path = _resolve_data(data)[dataset] if data is not None else record["data"]
+    corpus = _corpus(path, record["spec"]["fps"])
     test = corpus.folds()[fold].test[recording]
     predictions = {loss: predict(store.model(ids.iloc[0]), test) for loss, ids in runs.items()}
     return plot_traces(test.labels, predictions, list(corpus.tasks), fps=corpus.fps, start=start,
