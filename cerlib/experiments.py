@@ -89,7 +89,13 @@ QUICK = {"epochs": 8, "lr": 1e-3, "frames_per_epoch": 4096, "patience": 20,
 
 
 class SchedulerError(RuntimeError):
-    """The Dask scheduler could not be reached or started."""
+    """The Dask scheduler could not be reached or started.
+
+    Examples
+    --------
+    >>> issubclass(SchedulerError, RuntimeError)
+    True
+    """
 
 
 # --------------------------------------------------------------------------- specs
@@ -838,7 +844,13 @@ class Claim:
 
     ``where`` restricts the rows first (e.g. ``{"table": ("I", "II")}``). With
     ``b=None`` the claim is about level: ``a``'s CCC against ``threshold``
-    (``"below"``: holds when the whole interval lies below it).
+    (the claim holds when the whole interval lies below it).
+
+    Examples
+    --------
+    >>> c = Claim("MTL > STL", "CER-MTL − CER-STL (Table III)", "model", "CER-MTL", "CER-STL", (("table", ("III",)),))
+    >>> c in CLAIMS
+    True
     """
 
     claim: str
@@ -883,7 +895,7 @@ def bootstrap_interval(values, *, n_boot: int = 4000, level: float = 0.95, seed:
     >>> bootstrap_interval([0.1, -0.1, 0.2, 0.0])[0] < 0.05 < bootstrap_interval([0.1, -0.1, 0.2, 0.0])[1]
     True
     """
-    values = np.asarray(values, float)
+    values = np.sort(np.asarray(values, float))  # the interval must not depend on row order
     if values.size == 0:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
