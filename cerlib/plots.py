@@ -234,9 +234,10 @@ def plot_claims(claims, *, title: str | None = None):
     ax.axvline(0, color="k", lw=0.6)
     ax.set_yticks(y, [f"{c} ({w}/{n})" for c, w, n in zip(claims["comparison"], claims["wins"], claims["pairs"])],
                   fontsize=8)
-    ax.set_xlabel("mean paired difference in CCC (level claims: mean CCC), 95 % bootstrap interval; x = paper")
+    ax.set_xlabel("mean paired difference in CCC, 95 % bootstrap interval\n(level claim: mean CCC); x: the paper")
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()
                if v in set(claims["verdict"])]
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.legend(handles=handles + [plt.Line2D([], [], marker="x", ls="", color="k", label="paper")], fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or "The paper's claims on these results")
     return fig
