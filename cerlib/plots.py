@@ -12,7 +12,8 @@ import numpy as np
 
 from .metrics import rolling_ccc
 
-__all__ = ["plot_history", "plot_traces", "plot_feature_image", "TASK_COLOURS", "LOSS_COLOURS"]
+__all__ = ["plot_history", "plot_traces", "plot_feature_image", "plot_table_heatmap", "plot_claims",
+           "TASK_COLOURS", "LOSS_COLOURS", "VERDICT_COLOURS"]
 
 TASK_COLOURS = {"activation": "tab:red", "valence": "tab:green", "dominance": "tab:blue"}
 LOSS_COLOURS = {"ccc": "tab:blue", "pcc": "tab:orange", "mse": "tab:gray"}
@@ -200,4 +201,92 @@ def plot_prediction(times, y_hat, tasks: Sequence[str], *, title: str | None = N
     if title:
         axes[0, 0].set_title(title)
     fig.tight_layout()
+
+
+def plot_table_heatmap(summary, table: str, *, title: str | None = None):
+    """One of the paper's tables as two heat maps side by side: ours (mean, with
+    ± std written in each cell) | the paper's number.
+
+    Parameters
+    ----------
+    summary : DataFrame from :func:`cerlib.experiments.summarise`
+        (columns table, dataset, setting, loss, model, n_frames, task, mean, std, paper).
+    table : "I" .. "V"
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame([dict(table="V", dataset="creativeit", setting="multimodal", loss="ccc",
+    ...       model=m, n_frames=20, task="activation", mean=0.3, std=0.1, n=5, paper=0.38)
+    ...       for m in ("CER-MTL", "Pure CNN")])
+    >>> fig = plot_table_heatmap(s, "V")
+    >>> len(fig.axes) >= 2
+    True
+    """
+    import seaborn as sns
+
+    part = summary[summary["table"] == table].copy()
+    if part.empty:
+        raise ValueError(f"no results for Table {table}")
+    part["row"] = [f"{d} · {s} · {l} · {m} · N={n}" for d, s, l, m, n in
+                   zip(part["dataset"], part["setting"], part["loss"], part["model"], part["n_frames"])]
+    order = list(dict.fromkeys(part["row"]))
+    tasks = [t for t in ("activation", "valence", "dominance") if t in set(part["task"])]
+
+    def grid(column):
+        return part.pivot_table(index="row", columns="task", values=column, aggfunc="first").reindex(
+            index=order, columns=tasks)
+
+    ours, spread, paper = grid("mean"), grid("std"), grid("paper")
+    labels = ours.map(lambda v: "" if v != v else f"{v:.2f}") + spread.map(
+        lambda v: "" if v != v else f"\n±{v:.2f}")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, max(3.0, 1.2 + 0.55 * len(order))), sharey=True,
+                                      constrained_layout=True)
+    options = dict(vmin=-0.2, vmax=0.8, cmap="viridis", cbar=False, linewidths=0.5)
+    sns.heatmap(ours.astype(float), annot=labels.values, fmt="", ax=left, annot_kws={"fontsize": 8}, **options)
+    sns.heatmap(paper.astype(float), annot=True, fmt=".2f", ax=right, annot_kws={"fontsize": 8}, **options)
+    left.set(title="ours: mean CCC ± std over folds x seeds", xlabel="", ylabel="")
+    right.set(title="paper", xlabel="", ylabel="")
+    fig.colorbar(left.collections[0], ax=[left, right], label="CCC", shrink=0.8)
+    fig.suptitle(title or f"Table {table}")
+    return fig
+
+
+VERDICT_COLOURS = {"holds": "tab:green", "reversed": "tab:red", "not resolved by this data": "tab:gray",
+                   "no data": "white"}
+
+
+def plot_claims(claims, *, title: str | None = None):
+    """The claims table as a figure: each comparison's mean paired difference with its
+    95 % bootstrap interval, coloured by verdict, and the paper's difference as a cross.
+
+    Parameters
+    ----------
+    claims : DataFrame from :func:`cerlib.experiments.claims`
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame([dict(claim="MTL > STL", comparison="MTL − STL", pairs=5, mean=0.05, low=0.01,
+    ...       high=0.09, wins=4, paper=0.05, verdict="holds")])
+    >>> fig = plot_claims(c)
+    """
+    claims = claims.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 1.2 + 0.45 * len(claims))), constrained_layout=True)
+    y = np.arange(len(claims))[::-1]
+    for yi, row in zip(y, claims.itertuples(index=False)):
+        colour = VERDICT_COLOURS.get(row.verdict, "k")
+        ax.errorbar(row.mean, yi, xerr=[[row.mean - row.low], [row.high - row.mean]], fmt="o", color=colour,
+                    capsize=3)
+        if row.paper == row.paper:
+            ax.plot(row.paper, yi, "kx")
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_yticks(y, [f"{c} ({w}/{n})" for c, w, n in zip(claims["comparison"], claims["wins"], claims["pairs"])],
+                  fontsize=8)
+    ax.set_xlabel("mean paired difference in CCC, 95 % bootstrap interval\n(level claim: mean CCC); x: the paper")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()
+               if v in set(claims["verdict"])]
+    ax.legend(handles=handles + [plt.Line2D([], [], marker="x", ls="", color="k", label="paper")], fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or "The paper's claims on these results")
     return fig

@@ -14,7 +14,8 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 # notebook a student opens shows as modified in git, and pulling course updates conflicts.
 JUPYTERLAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-EXPECTED = ["00_start_here", "01_features", "02_data_and_splits", "03_framing", "04_model", "05_losses", "06_training"]
+EXPECTED = ["00_start_here", "01_features", "02_data_and_splits", "03_framing", "04_model", "05_losses", "06_training",
+            "07_experiments"]
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
