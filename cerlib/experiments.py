@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import inspect
 import io
 import json
 import os
@@ -80,6 +79,8 @@ DEFAULT_FOLDS = {"creativeit": tuple(range(5)), "recola": (0,)}
 MODEL_NAMES = {"cer-mtl": "CER-MTL", "cer-stl": "CER-STL", "pure-cnn": "Pure CNN"}
 LOSSES = ("ccc", "pcc", "mse")
 STORE_FORMAT = 1
+#: Runs trained together at most: about 9 members still fit in a CPU's cache (benchmarks/).
+GROUP_SIZE = 9
 
 # The quick schedule: lr 1e-3 for the stubs' few batches (notebook 06 gives the arithmetic),
 # a few epochs of 4,096 frames each; CreativeIT over its 5 folds, RECOLA over seeds.
@@ -203,9 +204,9 @@ class Spec:
         return self.tasks or DATASET_TASKS[self.dataset]
 
     def group_key(self) -> tuple:
-        """Runs with the same key share their data and framing (dataset, fold,
-        modalities, N, stride, seed, schedule): a grouped trainer may train them in one pass."""
-        return (self.dataset, self.fold, self.modalities, self.n_frames, self.stride, self.seed, self.fps,
+        """Runs with the same key share their data, framing, seed and schedule (dataset, fold, N, stride,
+        seed, ...): :func:`cerlib.grouped.fit_group` trains them in one pass, modalities as input masks."""
+        return (self.dataset, self.fold, self.n_frames, self.stride, self.seed, self.fps,
                 self.epochs, self.lr, self.frames_per_epoch, self.batch_size, self.normalise)
 
 
@@ -413,73 +414,130 @@ def _build_model(spec: Spec, n_features: int):
     return CERMTL(n_features=n_features, n_frames=spec.n_frames, tasks=tasks, **options)
 
 
-def _fit_accepts(name: str) -> bool:
-    from .training import fit
-
-    return name in inspect.signature(fit).parameters
-
-
-def _run_one(spec: Spec, paths: Mapping[str, str], device: str | None = None,
-             on_epoch: Callable | None = None) -> dict:
-    """Train and score one spec. -> {"record": JSON-ready dict, "checkpoint": bytes}."""
-    import torch
-
-    from .metrics import ccc
-    from .models import parameter_count
-    from .training import fit, predict, save_model, seed_everything
-
-    started = time.perf_counter()
+def _fold_of(spec: Spec, paths: Mapping[str, str]):
     corpus = _corpus(paths[spec.dataset], spec.fps)
     folds = corpus.folds()
     if not 0 <= spec.fold < len(folds):
         raise ValueError(f"{paths[spec.dataset]}: {corpus.name} has folds 0..{len(folds) - 1}, "
                          f"the run {spec.run_id} asks for fold {spec.fold}")
-    fold = folds[spec.fold]
-    modalities = None if spec.modalities == "multimodal" else [spec.modalities]
-    n_features = fold.train[0].inputs(modalities).shape[1]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread per run: the same numbers whichever executor
-    try:
+    return corpus, folds[spec.fold]
+
+
+def _modalities(spec: Spec):
+    return None if spec.modalities == "multimodal" else [spec.modalities]
+
+
+def _schedule(spec: Spec, device) -> dict:
+    return dict(epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr, patience=spec.patience,
+                stride=spec.stride, frames_per_epoch=spec.frames_per_epoch, normalise=spec.normalise,
+                device=device, seed=spec.seed, progress=False)
+
+
+def _groupable(spec: Spec) -> bool:
+    """Runs that :func:`cerlib.grouped.fit_group` can train together: CER-MTL / CER-STL without batch norm."""
+    return spec.model in ("cer-mtl", "cer-stl") and spec.reading == "literal"
+
+
+def _batches(specs: Sequence[Spec], size: int = GROUP_SIZE) -> list[list[Spec]]:
+    """The units of work: runs sharing :meth:`Spec.group_key` in groups of up to ``size``, the rest alone."""
+    groups: dict = {}
+    for spec in specs:
+        key = spec.group_key() if _groupable(spec) else ("alone", spec.run_id)
+        groups.setdefault(key, []).append(spec)
+    return [members[i : i + size] for members in groups.values() for i in range(0, len(members), size)]
+
+
+def _run_one(spec: Spec, paths: Mapping[str, str], device: str | None = None,
+             on_epoch: Callable | None = None) -> dict:
+    """Train and score one spec. -> {"record": JSON-ready dict, "checkpoint": bytes}."""
+    from .training import fit, seed_everything
+
+    started = time.perf_counter()
+    corpus, fold = _fold_of(spec, paths)
+    modalities = _modalities(spec)
+    with _one_thread():
         seed_everything(spec.seed)
-        model = _build_model(spec, n_features)
-        options = dict(modalities=modalities, loss=spec.loss, epochs=spec.epochs, batch_size=spec.batch_size,
-                       lr=spec.lr, patience=spec.patience, stride=spec.stride,
-                       frames_per_epoch=spec.frames_per_epoch, device=device, seed=spec.seed, progress=False)
-        # "global" is today's normalise=True; fit may also know "recording" / "speaker"
-        options["normalise"] = True if spec.normalise == "global" else spec.normalise
-        if on_epoch is not None and _fit_accepts("on_epoch"):
-            options["on_epoch"] = on_epoch
-        history = fit(model, fold.train, fold.valid, **options)
+        model = _build_model(spec, fold.train[0].inputs(modalities).shape[1])
+        history = fit(model, fold.train, fold.valid, modalities=modalities, loss=spec.loss, on_epoch=on_epoch,
+                      **_schedule(spec, device))
         if history.interrupted:
             raise KeyboardInterrupt
-        tasks = list(spec.task_names)
-        test_pred = predict(model, list(fold.test))
-        valid_pred = predict(model, list(fold.valid)) if fold.valid else []
-        max_shift = int(round(spec.max_shift_s * corpus.fps))
-        scores, post = {}, {}
-        for m, task in enumerate(tasks):
-            ref = np.concatenate([r.label(task) for r in fold.test])
-            raw = np.concatenate([p[:, m] for p in test_pred])
-            if valid_pred:
-                pp = fit_postprocess([r.label(task) for r in fold.valid], [p[:, m] for p in valid_pred],
-                                     max_shift=max_shift)
-                processed = np.concatenate([pp.apply(p[:, m]) for p in test_pred])
-                post[task] = dataclasses.asdict(pp)
-            else:
-                processed = raw
-            scores[task] = {"ccc": float(ccc(ref, raw)), "ccc_pp": float(ccc(ref, processed))}
-        with tempfile.TemporaryDirectory() as tmp:
-            save_model(model, Path(tmp) / "model.pt")
-            checkpoint = (Path(tmp) / "model.pt").read_bytes()
-    finally:
-        torch.set_num_threads(threads)
-    from . import __version__
+        return _result(spec, paths, corpus, fold, model, history, time.perf_counter() - started)
 
+
+def _run_group(specs: Sequence[Spec], paths: Mapping[str, str], device: str | None = None) -> list[dict]:
+    """Train runs that share fold, framing, seed and schedule in one pass (:func:`cerlib.grouped.fit_group`).
+
+    Each member starts from the weights its own run would (seeded the same way)
+    and sees the same batches, so it ends as its separate run would, to float
+    tolerance (``tests/test_grouped.py``); a group costs about half of its runs
+    trained one after another (``benchmarks/``).
+    """
+    from .grouped import fit_group
+    from .training import seed_everything
+
+    started = time.perf_counter()
+    corpus, fold = _fold_of(specs[0], paths)
+    models = []
+    for spec in specs:
+        seed_everything(spec.seed)
+        models.append(_build_model(spec, fold.train[0].inputs(_modalities(spec)).shape[1]))
+    with _one_thread():
+        histories = fit_group(models, fold.train, fold.valid, losses=[s.loss for s in specs],
+                              modalities_per_member=[_modalities(s) for s in specs], **_schedule(specs[0], device))
+        if any(h.interrupted for h in histories):
+            raise KeyboardInterrupt
+        seconds = (time.perf_counter() - started) / len(specs)
+        return [_result(s, paths, corpus, fold, m, h, seconds) for s, m, h in zip(specs, models, histories)]
+
+
+class _one_thread:
+    """One torch thread per run: the same numbers whichever executor ran it."""
+
+    def __enter__(self):
+        import torch
+
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.before)
+
+
+def _result(spec, paths, corpus, fold, model, history, seconds) -> dict:
+    """Score a trained run on its fold's test speakers (raw and post-processed) and pack its record."""
+    import torch
+
+    from . import __version__
+    from .metrics import ccc
+    from .models import parameter_count
+    from .training import predict, save_model
+
+    test_pred = predict(model, list(fold.test))
+    valid_pred = predict(model, list(fold.valid)) if fold.valid else []
+    max_shift = int(round(spec.max_shift_s * corpus.fps))
+    scores, post = {}, {}
+    for m, task in enumerate(spec.task_names):
+        ref = np.concatenate([r.label(task) for r in fold.test])
+        raw = np.concatenate([p[:, m] for p in test_pred])
+        if valid_pred:
+            pp = fit_postprocess([r.label(task) for r in fold.valid], [p[:, m] for p in valid_pred],
+                                 max_shift=max_shift)
+            processed = np.concatenate([pp.apply(p[:, m]) for p in test_pred])
+            post[task] = dataclasses.asdict(pp)
+        else:
+            processed = raw
+        scores[task] = {"ccc": float(ccc(ref, raw)), "ccc_pp": float(ccc(ref, processed))}
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(model, Path(tmp) / "model.pt")
+        checkpoint = (Path(tmp) / "model.pt").read_bytes()
     record = {
         "format": STORE_FORMAT, "run_id": spec.run_id, "spec": spec.fields(), "scores": scores,
         "postprocess": post, "best_epoch": history.best_epoch, "epochs_run": len(history.epochs),
         "stopped_early": history.stopped_early, "train_seconds": history.seconds,
-        "seconds": time.perf_counter() - started, "parameters": parameter_count(model),
+        "seconds": seconds, "parameters": parameter_count(model),
         "device": history.device, "fold_name": fold.name, "data": str(paths[spec.dataset]),
         "history": history.epochs, "cerlib": __version__, "torch": torch.__version__,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -489,12 +547,10 @@ def _run_one(spec: Spec, paths: Mapping[str, str], device: str | None = None,
 
 def _execute(specs: Sequence[Spec], paths: Mapping[str, str], device: str | None = None,
              on_epoch: Callable | None = None) -> list[dict]:
-    """Run a batch of specs in this process: the unit every executor submits.
-
-    Today a batch is one spec; runs sharing :meth:`Spec.group_key` may later be
-    trained together by a grouped trainer behind this same call.
-    """
-    return [_run_one(spec, paths, device, on_epoch) for spec in specs]
+    """Run one unit of work in this process (one run, or a group from :func:`_batches`): what every executor submits."""
+    if len(specs) > 1:
+        return _run_group(specs, paths, device)
+    return [_run_one(specs[0], paths, device, on_epoch)]
 
 
 # --------------------------------------------------------------------------- store
@@ -600,12 +656,14 @@ def _run_specs(todo: list[Spec], paths, store: Store | None, device, workers, sc
             bar.update(1)
 
     if scheduler is None and not workers:
-        for spec in todo:
+        for batch in _batches(todo):
             on_epoch = None
             if bar is not None:
-                def on_epoch(row, *_, _spec=spec):  # noqa: E306
-                    bar.set_postfix_str(f"{_spec.run_id[:40]} epoch {row.get('epoch')}/{_spec.epochs}")
-            for result in _execute([spec], paths, device, on_epoch):
+                bar.set_postfix_str(f"{batch[0].run_id[:40]}" + (f" + {len(batch) - 1} grouped" if len(batch) > 1 else ""))
+                if len(batch) == 1:
+                    def on_epoch(row, *_, _spec=batch[0]):  # noqa: E306
+                        bar.set_postfix_str(f"{_spec.run_id[:40]} epoch {row.get('epoch')}/{_spec.epochs}")
+            for result in _execute(batch, paths, device, on_epoch):
                 finish(result)
         return records
     if scheduler is None:
@@ -614,7 +672,7 @@ def _run_specs(todo: list[Spec], paths, store: Store | None, device, workers, sc
 
         pool = ProcessPoolExecutor(max_workers=int(workers), mp_context=multiprocessing.get_context("spawn"))
         try:
-            futures = [pool.submit(_pool_worker, [spec], paths, device) for spec in todo]
+            futures = [pool.submit(_pool_worker, batch, paths, device) for batch in _batches(todo)]
             for future in as_completed(futures):
                 for result in future.result():
                     finish(result)
@@ -627,8 +685,8 @@ def _run_specs(todo: list[Spec], paths, store: Store | None, device, workers, sc
 
     client, cluster = _dask_client(str(scheduler))
     try:
-        futures = [client.submit(_pool_worker, [spec], paths, device, key=f"cerlib-{spec.run_id}", pure=False)
-                   for spec in todo]
+        futures = [client.submit(_pool_worker, batch, paths, device, key=f"cerlib-{batch[0].run_id}", pure=False)
+                   for batch in _batches(todo)]
         for future in dask_completed(futures):
             for result in future.result():
                 finish(result)

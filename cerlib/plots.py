@@ -201,6 +201,7 @@ def plot_prediction(times, y_hat, tasks: Sequence[str], *, title: str | None = N
     if title:
         axes[0, 0].set_title(title)
     fig.tight_layout()
+    return fig
 
 
 def plot_table_heatmap(summary, table: str, *, title: str | None = None):
