@@ -689,13 +689,24 @@ _GENERATED = {
 }
 
 
+def _is_stub_folder(root: Path, corpus: str) -> bool:
+    """Whether ``root`` holds a manifest that make_stubs wrote for ``corpus``."""
+    try:
+        info = json.loads((root / "stub_manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("generator") == "cerlib.stubs.make_stubs" \
+        and info.get("corpus") == corpus
+
+
 def _prepare(root: Path, corpus: str) -> None:
     """Create ``root`` or clear what a previous make_stubs wrote there (never anything else)."""
     if root.exists():
         entries = [p.name for p in root.iterdir() if p.name != "README.md"]
-        if entries and not (root / "stub_manifest.json").is_file():
-            raise FileExistsError(f"{root} exists and was not written by make_stubs (no stub_manifest.json); "
-                                  "refusing to overwrite it: choose an empty folder")
+        if entries and not _is_stub_folder(root, corpus):
+            raise FileExistsError(f"{root} holds files that make_stubs did not write (no stub_manifest.json "
+                                  f"from cerlib.stubs.make_stubs for {corpus!r}); refusing to overwrite it: "
+                                  "choose an empty folder")
         for name in _GENERATED[corpus]:
             p = root / name
             if p.is_dir():

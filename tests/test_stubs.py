@@ -247,3 +247,21 @@ def test_affect_is_slow_and_annotators_agree_but_differ():
         ratings = r.ratings["activation"]
         c = np.corrcoef(ratings.T)[np.triu_indices(6, 1)]
         assert np.median(c) > 0.5 and not np.allclose(ratings[:, 0], ratings[:, 1], atol=0.05)
+
+
+def test_refuses_a_folder_with_a_foreign_or_broken_manifest(tmp_path):
+    """Only a folder whose manifest make_stubs wrote for this corpus is regenerated in place."""
+    for i, text in enumerate(("not json", '{"generator": "someone else", "corpus": "recola"}',
+                              '{"generator": "cerlib.stubs.make_stubs", "corpus": "creativeit"}')):
+        root = tmp_path / str(i) / "recola"
+        (root / "recordings_audio").mkdir(parents=True)
+        (root / "recordings_audio" / "subject.wav").write_bytes(b"data")
+        (root / "stub_manifest.json").write_text(text)
+        with pytest.raises(FileExistsError, match="did not write"):
+            make_stubs(tmp_path / str(i), which="recola", **TINY)
+        assert (root / "recordings_audio" / "subject.wav").read_bytes() == b"data"
+    empty = tmp_path / "empty" / "recola"
+    empty.mkdir(parents=True)
+    (empty / "README.md").write_text("notes")      # an empty folder (or one holding only a README) is fine
+    make_stubs(tmp_path / "empty", which="recola", **TINY)
+    assert (empty / "README.md").read_text() == "notes" and (empty / "stub_manifest.json").is_file()
