@@ -143,6 +143,9 @@ class Knobs:
         expansiveness_deg : arm opening per unit D (degrees)
         lean_deg : torso straightening per unit D (degrees)
         motion_valence_deg : head tilt per unit V (small on purpose)
+        rest_pose_sd : spread (degrees) of each actor's own rest pose, one offset per
+            rotation channel held for all of that actor's recordings: what lets raw
+            angles identify the actor (0 gives every actor the same rest pose)
         posture_shift_deg, posture_shift_interval_s : affect-free posture changes
             (crossing arms, shifting weight) of this size, this often
         action_rate : affect-free stage actions per second (walking, handling
@@ -210,6 +213,7 @@ class Knobs:
     expansiveness_deg: float = 15.0
     lean_deg: float = 5.0
     motion_valence_deg: float = 1.0
+    rest_pose_sd: float = 6.0
     posture_shift_deg: float = 12.0
     posture_shift_interval_s: float = 8.0
     action_rate: float = 0.1
@@ -309,7 +313,7 @@ def _speaker_traits(seed: int, corpus: str, speaker: str, gender: str, k: Knobs)
         "rate": float(rng.uniform(4.0, 5.0)),            # syllables per second at A = 0
         "disposition": rng.normal(0, k.speaker_sd, 3),   # mean (A, V, D) across recordings
         "gesture_style": float(np.exp(rng.normal(0, k.gesture_style_sd))),
-        "rest_pose": rng.normal(0, 6.0, 15),            # degrees, one per rotation channel
+        "rest_pose": rng.normal(0, k.rest_pose_sd, 15),  # degrees, one per rotation channel
         "expressivity": float(np.exp(rng.normal(0, k.expressivity_sd))),
         "au_baseline": rng.normal(0, k.expressivity_sd, 7),
     }
