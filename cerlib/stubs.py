@@ -143,6 +143,9 @@ class Knobs:
         expansiveness_deg : arm opening per unit D (degrees)
         lean_deg : torso straightening per unit D (degrees)
         motion_valence_deg : head tilt per unit V (small on purpose)
+        rest_pose_sd : spread (degrees) of each actor's own rest pose, one offset per
+            rotation channel held for all of that actor's recordings: what lets raw
+            angles identify the actor (0 gives every actor the same rest pose)
         posture_shift_deg, posture_shift_interval_s : affect-free posture changes
             (crossing arms, shifting weight) of this size, this often
         action_rate : affect-free stage actions per second (walking, handling
@@ -210,6 +213,7 @@ class Knobs:
     expansiveness_deg: float = 15.0
     lean_deg: float = 5.0
     motion_valence_deg: float = 1.0
+    rest_pose_sd: float = 6.0
     posture_shift_deg: float = 12.0
     posture_shift_interval_s: float = 8.0
     action_rate: float = 0.1
@@ -309,7 +313,7 @@ def _speaker_traits(seed: int, corpus: str, speaker: str, gender: str, k: Knobs)
         "rate": float(rng.uniform(4.0, 5.0)),            # syllables per second at A = 0
         "disposition": rng.normal(0, k.speaker_sd, 3),   # mean (A, V, D) across recordings
         "gesture_style": float(np.exp(rng.normal(0, k.gesture_style_sd))),
-        "rest_pose": rng.normal(0, 6.0, 15),            # degrees, one per rotation channel
+        "rest_pose": rng.normal(0, k.rest_pose_sd, 15),  # degrees, one per rotation channel
         "expressivity": float(np.exp(rng.normal(0, k.expressivity_sd))),
         "au_baseline": rng.normal(0, k.expressivity_sd, 7),
     }
@@ -689,13 +693,24 @@ _GENERATED = {
 }
 
 
+def _is_stub_folder(root: Path, corpus: str) -> bool:
+    """Whether ``root`` holds a manifest that make_stubs wrote for ``corpus``."""
+    try:
+        info = json.loads((root / "stub_manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("generator") == "cerlib.stubs.make_stubs" \
+        and info.get("corpus") == corpus
+
+
 def _prepare(root: Path, corpus: str) -> None:
     """Create ``root`` or clear what a previous make_stubs wrote there (never anything else)."""
     if root.exists():
         entries = [p.name for p in root.iterdir() if p.name != "README.md"]
-        if entries and not (root / "stub_manifest.json").is_file():
-            raise FileExistsError(f"{root} exists and was not written by make_stubs (no stub_manifest.json); "
-                                  "refusing to overwrite it: choose an empty folder")
+        if entries and not _is_stub_folder(root, corpus):
+            raise FileExistsError(f"{root} holds files that make_stubs did not write (no stub_manifest.json "
+                                  f"from cerlib.stubs.make_stubs for {corpus!r}); refusing to overwrite it: "
+                                  "choose an empty folder")
         for name in _GENERATED[corpus]:
             p = root / name
             if p.is_dir():

@@ -247,3 +247,44 @@ def test_affect_is_slow_and_annotators_agree_but_differ():
         ratings = r.ratings["activation"]
         c = np.corrcoef(ratings.T)[np.triu_indices(6, 1)]
         assert np.median(c) > 0.5 and not np.allclose(ratings[:, 0], ratings[:, 1], atol=0.05)
+
+
+def test_refuses_a_folder_with_a_foreign_or_broken_manifest(tmp_path):
+    """Only a folder whose manifest make_stubs wrote for this corpus is regenerated in place."""
+    for i, text in enumerate(("not json", '{"generator": "someone else", "corpus": "recola"}',
+                              '{"generator": "cerlib.stubs.make_stubs", "corpus": "creativeit"}')):
+        root = tmp_path / str(i) / "recola"
+        (root / "recordings_audio").mkdir(parents=True)
+        (root / "recordings_audio" / "subject.wav").write_bytes(b"data")
+        (root / "stub_manifest.json").write_text(text)
+        with pytest.raises(FileExistsError, match="did not write"):
+            make_stubs(tmp_path / str(i), which="recola", **TINY)
+        assert (root / "recordings_audio" / "subject.wav").read_bytes() == b"data"
+    empty = tmp_path / "empty" / "recola"
+    empty.mkdir(parents=True)
+    (empty / "README.md").write_text("notes")      # an empty folder (or one holding only a README) is fine
+    make_stubs(tmp_path / "empty", which="recola", **TINY)
+    assert (empty / "README.md").read_text() == "notes" and (empty / "stub_manifest.json").is_file()
+
+
+def _between_speaker_share(root: Path) -> float:
+    """Share of the raw joint-angle variance that lies between actors (mean over the 12 angles)."""
+    rows = [line.split(",") for line in (root / "recordings.csv").read_text().splitlines()[1:]]
+    angles = {rec: read_bvh(root / "mocap" / f"{rec}.bvh").angles() for rec, *_ in rows}
+    actors = sorted({r[3] for r in rows})
+    every = np.concatenate(list(angles.values()))
+    means = np.stack([np.concatenate([angles[r[0]] for r in rows if r[3] == a]).mean(0) for a in actors])
+    counts = np.array([sum(len(angles[r[0]]) for r in rows if r[3] == a) for a in actors])
+    between = (counts[:, None] * (means - every.mean(0)) ** 2).sum(0) / counts.sum()
+    return float(np.mean(between / every.var(0)))
+
+
+def test_rest_pose_sd_sets_how_much_raw_angles_identify_the_actor(tmp_path):
+    small = dict(creativeit_pairs=(1, 1, 1), creativeit_improvisations=(2, 2, 2), creativeit_duration_s=5.0)
+    share = {}
+    for sd in (0.0, 6.0, 20.0):
+        make_stubs(tmp_path / str(sd), which="creativeit", seed=3, rest_pose_sd=sd, **small)
+        share[sd] = _between_speaker_share(tmp_path / str(sd) / "creativeit")
+    assert share[0.0] < 0.5 * share[6.0] < share[20.0] / 2, share
+    manifest = json.loads((tmp_path / "0.0" / "creativeit" / "stub_manifest.json").read_text())
+    assert manifest["knobs"]["rest_pose_sd"] == 0.0
