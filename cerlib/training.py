@@ -246,12 +246,20 @@ class _Bank:
 
 
 def _prepare(model, data, modalities, need_labels, normaliser):
-    """-> (list of normalised (T, P) features, list of (T, M) labels or None)."""
-    xs, ys = [], []
-    for item in _items(data):
+    """-> (list of normalised (T, P) features, list of (T, M) labels or None).
+
+    ``normaliser`` is a Normaliser, None, or "recording" / "speaker": z-score
+    each recording (each speaker's recordings together) with its own statistics.
+    """
+    xs, ys, items = [], [], _items(data)
+    for item in items:
         x, y = _unpack(item, model, modalities, need_labels)
-        xs.append(normaliser.transform(x) if normaliser is not None else x)
+        xs.append(normaliser.transform(x) if isinstance(normaliser, Normaliser) else x)
         ys.append(y)
+    if isinstance(normaliser, str):
+        keys = [getattr(it, "speaker", i) if normaliser == "speaker" else i for i, it in enumerate(items)]
+        stats = {k: Normaliser.fit([x for x, kx in zip(xs, keys) if kx == k]) for k in set(keys)}
+        xs = [stats[k].transform(x) for x, k in zip(xs, keys)]
     return xs, (ys if need_labels or all(y is not None for y in ys) else None)
 
 
@@ -270,7 +278,8 @@ def fit(
     patience: int = 20,
     n_frames: int | None = None,
     stride: int = 10,
-    normalise: bool = True,
+    normalise: bool | str = True,
+    on_epoch=None,
     frames_per_epoch: int | None = None,
     device: str | torch.device | None = None,
     seed: int = 0,
@@ -295,8 +304,13 @@ def fit(
         better validation mean CCC.
     n_frames, stride : int
         Framing (Eq. 1); ``n_frames`` defaults to ``model.n_frames``.
-    normalise : bool
-        z-score the features with training statistics (see module docstring).
+    normalise : bool or {"global", "recording", "speaker"}
+        z-score the features: True / "global" with training statistics (see
+        module docstring); "recording" / "speaker" each recording / speaker
+        with its own statistics, at training and prediction time alike.
+    on_epoch : callable(row, model) -> bool or None, optional
+        Called after every epoch with the history row; returning True stops
+        training there (the best weights are restored as usual).
     frames_per_epoch : int, optional
         Draw only this many (random) frames per epoch; consecutive frames are
         nearly identical, so a fraction of an epoch teaches almost as much.
@@ -346,12 +360,15 @@ def fit(
     train_items = _items(train)
     if not train_items:
         raise ValueError("no training data: an empty list of recordings was given")
-    train_x, train_y = _prepare(model, train_items, modalities, True, None)
-    normaliser = Normaliser.fit(train_x) if normalise else None
-    if normaliser is not None:
+    mode = {True: "global", False: None}.get(normalise, normalise)
+    if mode not in ("global", "recording", "speaker", None):
+        raise ValueError(f"normalise must be True, False, 'global', 'recording' or 'speaker', got {normalise!r}")
+    train_x, train_y = _prepare(model, train_items, modalities, True, mode if mode != "global" else None)
+    normaliser = Normaliser.fit(train_x) if mode == "global" else mode
+    if mode == "global":
         train_x = [normaliser.transform(x) for x in train_x]
-    model.cer_normaliser = normaliser
-    model.cer_framing = {"n_frames": n_frames, "stride": int(stride), "modalities": modalities}
+    model.cer_normaliser = normaliser if mode == "global" else None
+    model.cer_framing = {"n_frames": n_frames, "stride": int(stride), "modalities": modalities, "normalise": mode}
     bank = _Bank(train_x, train_y, n_frames, stride, dev)
     valid_items = _items(valid)
     if valid_items:
@@ -406,6 +423,9 @@ def fit(
                 bar.set_postfix(
                     {k: f"{row[k]:.3f}" for k in ("train_loss", "valid_mean_ccc") if k in row}, refresh=False
                 )
+            if on_epoch is not None and on_epoch(row, model):
+                history.interrupted = True
+                break
             if valid_items and waited >= patience:
                 history.stopped_early = True
                 break
@@ -445,9 +465,14 @@ def predict(model: torch.nn.Module, data, *, modalities: Sequence[str] | None = 
     framing = _framing(model)
     modalities = framing["modalities"] if modalities is None else modalities
     single = not isinstance(data, (list, tuple)) or _is_pair(data)
-    xs, _ = _prepare(model, data, modalities, False, getattr(model, "cer_normaliser", None))
+    xs, _ = _prepare(model, data, modalities, False, _normaliser(model))
     out = _predict_arrays(model, xs, device, batch_size)
     return out[0] if single else out
+
+
+def _normaliser(model):
+    mode = _framing(model).get("normalise")
+    return mode if mode in ("recording", "speaker") else getattr(model, "cer_normaliser", None)
 
 
 def _framing(model) -> dict:
@@ -493,7 +518,7 @@ def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str =
     """
     if modalities is None:
         modalities = _framing(model)["modalities"]
-    xs, labels = _prepare(model, data, modalities, True, getattr(model, "cer_normaliser", None))
+    xs, labels = _prepare(model, data, modalities, True, _normaliser(model))
     return _scores(model, xs, labels, loss, alpha, how, device)
 
 
