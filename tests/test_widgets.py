@@ -97,13 +97,13 @@ def test_a_changed_n_retrains_with_the_new_framing(creativeit):
     assert "6.67 s" in ex.extent.value
     ex.train(block=True)
     model = ex.runs[-1]["models"][0]
-    assert model.n_frames == 40 and model.cer_framing["n_frames"] == 40 and model.cer_framing["stride"] == 10
+    assert model.n_frames == 40 and model.preprocessing.n_frames == 40 and model.preprocessing.stride == 10
     assert ex.runs[-1]["paper_table"] == "IV" and ex.runs[-1]["paper_ccc"]["activation"] == 0.42
     ex.controls["n_frames"].value = 24
     ex.controls["stride"].value = 3
     ex.train(block=True)
     model = ex.runs[-1]["models"][0]
-    assert (model.n_frames, model.cer_framing["n_frames"], model.cer_framing["stride"]) == (24, 24, 3)
+    assert (model.n_frames, model.preprocessing.n_frames, model.preprocessing.stride) == (24, 24, 3)
     assert ex.runs[-1]["paper_table"] is None  # the paper has no N = 24 cell
     assert ex.results()["n_frames"].tolist() == [40, 24]
 
@@ -116,8 +116,8 @@ def test_stl_trains_one_network_per_task_with_the_chosen_modality_and_normalisat
     ex.train(block=True)
     run = ex.runs[-1]
     assert [m.tasks for m in run["models"]] == [("activation",), ("valence",), ("dominance",)]
-    assert all(m.n_features == 39 and m.cer_framing["modalities"] == ("speech",) for m in run["models"])
-    assert all(m.cer_framing["normalise"] == "speaker" and m.cer_normaliser is None for m in run["models"])
+    assert all(m.n_features == 39 and m.preprocessing.modalities == ("speech",) for m in run["models"])
+    assert all(m.preprocessing.normalise == "speaker" and m.preprocessing.normaliser is None for m in run["models"])
     assert (run["setting"], run["model"], run["paper_table"]) == ("speech", "CER-STL", None)
     assert sorted(run["test_ccc"]) == ["activation", "dominance", "valence"]
 
@@ -143,11 +143,11 @@ def test_a_failed_run_is_reported_and_re_raised(creativeit):
 
 def test_the_fit_hooks_the_explorer_relies_on():
     from cerlib import CERMTL
-    from cerlib.training import fit, predict, seed_everything
+    from cerlib.training import Example, fit, predict, seed_everything
 
     rng = np.random.default_rng(0)
     xs = [rng.normal(loc=i, size=(300, 4)).astype("float32") for i in range(3)]
-    pairs = [(x, x[:, :1]) for x in xs]
+    pairs = [Example(x, x[:, :1]) for x in xs]
     seed_everything(0)
     model = CERMTL(n_features=4, tasks=["activation"])
     seen = []
@@ -155,7 +155,7 @@ def test_the_fit_hooks_the_explorer_relies_on():
                   normalise="recording", on_epoch=lambda row, m: seen.append((row["epoch"], m)) or len(seen) == 3)
     assert [e for e, _ in seen] == [1, 2, 3] and all(m is model for _, m in seen)
     assert len(history.epochs) == 3 and history.interrupted
-    assert model.cer_normaliser is None and model.cer_framing["normalise"] == "recording"
+    assert model.preprocessing.normaliser is None and model.preprocessing.normalise == "recording"
     shifted = predict(model, xs[0] + 100.0)  # z-scored with its own statistics: a shift changes nothing
     np.testing.assert_allclose(shifted, predict(model, xs[0]), atol=1e-4)
     with pytest.raises(ValueError, match="normalise"):
