@@ -83,6 +83,7 @@ def test_stop_ends_the_run_within_one_epoch_and_keeps_the_best_model(creativeit)
     rec = ex._trace_recording()
     np.testing.assert_allclose(run["prediction"], predict(model, rec), atol=1e-6)  # the kept (best) weights
     assert ex.controls["train"].disabled is False and ex.controls["stop"].disabled is True
+    ex.controls["epochs"].value = 1
     ex.train(block=True)  # a stopped explorer trains again
     assert len(ex.runs) == 2 and not ex.runs[-1]["stopped"]
 
