@@ -5,7 +5,6 @@ so these tests set values, press Train through the same method the button
 calls, and check what the panel stores: the PNGs of the curve and the trace,
 the table, the trained models.
 """
-import json
 import time
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "notebooks" / "08_explorer.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +81,7 @@ def test_stop_ends_the_run_within_one_epoch_and_keeps_the_best_model(creativeit)
     rec = ex._trace_recording()
     np.testing.assert_allclose(run["prediction"], predict(model, rec), atol=1e-6)  # the kept (best) weights
     assert ex.controls["train"].disabled is False and ex.controls["stop"].disabled is True
+    ex.controls["epochs"].value = 1
     ex.train(block=True)  # a stopped explorer trains again
     assert len(ex.runs) == 2 and not ex.runs[-1]["stopped"]
 
@@ -202,16 +201,3 @@ def test_the_playground_gradients_match_finite_differences():
         pg.controls["scale"].value, pg.controls["offset"].value = 0.7, 0.3
         assert pg.values[f"d{name}/dscale"] == pytest.approx(numeric, rel=1e-3, abs=1e-6)
 
-
-def test_notebook_08_stores_no_widget_views_it_cannot_reopen():
-    nb = json.loads(NOTEBOOK.read_text())
-    state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    for cell in code:
-        for output in cell["outputs"]:
-            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
-            assert view is None or view["model_id"] in state, "a stored widget view whose model is not stored"
-    uses = [c for c in code if "Explorer(" in "".join(c["source"]) or "LossPlayground(" in "".join(c["source"])]
-    assert uses and all("".join(c["source"]).startswith("# NBVAL_IGNORE_OUTPUT") for c in uses)
-    assert nb["metadata"]["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                            "name": "python3"}
