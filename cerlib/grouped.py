@@ -283,7 +283,7 @@ def fit_group(
                         best_state[i] = group.member_state(j)
                     else:
                         waited[i] += 1
-                    if patience is not None and waited[i] > patience:  # as training.EarlyStopping
+                    if patience is not None and waited[i] >= max(patience, 1):  # as training.EarlyStopping
                         histories[i].stopped_early = True
                         stopped.append(j)
                 row["seconds"] = time.perf_counter() - tick

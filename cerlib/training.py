@@ -457,14 +457,15 @@ class History:
 class EarlyStopping:
     """Keeps the best weights seen on validation and says when patience ran out.
 
-    ``patience`` is the number of epochs without a better score that are
-    tolerated: with 0, training stops at the first epoch that does not improve.
+    Training stops after ``patience`` epochs in a row without a better score,
+    as Keras' ``EarlyStopping`` (the paper's framework) counts; 0 and 1 both
+    stop at the first epoch that does not improve, never on an improving one.
     The best (score, epoch, weights) is stored as one object, so an interrupt
     can never leave a score that belongs to other weights.
 
     Examples
     --------
-    >>> stop = EarlyStopping(patience=1)
+    >>> stop = EarlyStopping(patience=2)
     >>> [stop.update(s, e, torch.nn.Linear(1, 1)) for e, s in enumerate([0.1, 0.3, 0.2, 0.25], 1)]
     [False, False, False, True]
     >>> stop.best_epoch
@@ -488,7 +489,7 @@ class EarlyStopping:
             self.waited = 0
         else:
             self.waited += 1
-        return self.waited > self.patience
+        return self.waited >= max(self.patience, 1)
 
     def restore(self, model: torch.nn.Module) -> None:
         if self.best is not None:
@@ -568,9 +569,9 @@ def fit(
         Task weights (default 1 / n_tasks each, the paper's 1/3).
     epochs, batch_size, lr : the paper's 100, 256, 5e-5.
     patience : int or None
-        Epochs without a better validation mean CCC that are tolerated
-        (the paper: 20; 0 stops at the first epoch that does not improve;
-        None never stops early).
+        Stop after this many epochs in a row without a better validation
+        mean CCC, as Keras counts (the paper: 20; 0 or 1 stop at the first
+        epoch that does not improve; None never stops early).
     n_frames, stride : int
         Framing (Eq. 1); ``n_frames`` defaults to ``model.n_frames``.
     normalise : {"global", "recording", "speaker"}, True or None
