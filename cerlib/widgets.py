@@ -78,9 +78,9 @@ def paper_ccc(dataset: str, setting: str, loss: str, model: str, n_frames: int) 
     Examples
     --------
     >>> paper_ccc("creativeit", "speech", "pcc", "CER-MTL", 20)
-    ('I', {'activation': 0.33, 'valence': 0.09, 'dominance': 0.14})
+    ('I', {'activation': 0.32, 'valence': 0.13, 'dominance': 0.18})
     >>> paper_ccc("recola", "multimodal", "ccc", "CER-MTL", 40)
-    ('IV', {'activation': 0.74, 'valence': 0.33})
+    ('IV', {'activation': 0.74, 'valence': 0.35})
     >>> paper_ccc("creativeit", "speech", "ccc", "CER-STL", 20)
     (None, {})
     """
