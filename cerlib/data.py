@@ -34,7 +34,14 @@ sampling granularity and pass silently, larger ones up to
 still raise :class:`DatasetError` naming the recording.
 
 Bad input. A missing or unreadable file raises :class:`DatasetError` naming the
-file, the recording and the expected layout. A recording whose labels are
+file, the recording and the expected layout; so do NaN/inf in a wav or a BVH
+rotation, ``?`` in a time column, a face file lacking a column the other
+recordings have, and a recording listed twice. Face columns are matched by
+name, whatever their order in the file. Labels that load but look wrong give
+a :class:`DatasetWarning` naming the file, with this handling: ratings
+outside the documented -1..+1 scale are kept unchanged; a gap of more than
+:data:`LABEL_GAP_S` (1 s) in label time is bridged by linear interpolation;
+labels starting more than 1 s late hold their first value before it. A recording whose labels are
 missing (no file, no rows) or hold NaN is dropped with a
 :class:`DatasetWarning` naming it, as the paper drops such recordings; the
 rest loads. Audio at another sample rate is resampled (soxr) to ``sr``
@@ -61,7 +68,7 @@ from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, _coverage_s, 
                       _frames_within, _require_file, _step, _warn, read_arff, read_audio, read_bvh, read_ratings,
                       resample_series)
 from .corpus import Corpus, Fold, Recording, _modality_order, assert_speaker_independent
-from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_LAYOUT, CREATIVEIT_TASKS, RECOLA_LAYOUT,
+from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_LAYOUT, CREATIVEIT_TASKS, LABEL_SCALE, RECOLA_LAYOUT,
                       RECOLA_TASKS, _creativeit_specs, _recola_specs, _Spec,
                       detect_layout)
 from . import cache as _cache
@@ -95,6 +102,30 @@ DATA_VERSION = 2
 
 #: Modalities whose durations differ by more than this many seconds are an error.
 MAX_LENGTH_MISMATCH_S = 1.0
+
+#: Label time with a gap (or a late start) longer than this many seconds is warned about.
+LABEL_GAP_S = 1.0
+
+
+def _label_problems(times: np.ndarray, values: np.ndarray, path: Path, task: str) -> list[str]:
+    """What is off in a label series that still loads: scale, gaps, a late start (see module doc)."""
+    out = []
+    lo, hi = LABEL_SCALE
+    outside = (values < lo - 1e-9) | (values > hi + 1e-9)
+    if outside.any():
+        out.append(f"{path}: {int(outside.sum())} {task} rating(s) outside the documented scale "
+                   f"{lo:g}..{hi:g} (they range {values.min():g}..{values.max():g}); kept as they are. "
+                   "Rescale the file if it uses another scale")
+    if times.size > 1:
+        steps = np.diff(times)
+        k = int(np.argmax(steps))
+        if steps[k] > LABEL_GAP_S:
+            out.append(f"{path}: {task} label time jumps {steps[k]:.2f} s, from {times[k]:.2f} s to "
+                       f"{times[k + 1]:.2f} s; the gap is bridged by linear interpolation")
+    if times.size and times[0] > LABEL_GAP_S:
+        out.append(f"{path}: {task} labels start at {times[0]:.2f} s, not near 0 s; the first "
+                   "value is held before it")
+    return out
 
 
 class _Dropped(Exception):
@@ -144,6 +175,8 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
     messages: list[str] = []
     # Labels first: a recording without them is dropped before any feature work.
     label_series = {t: _read_label_series(spec, t, spec.labels[t], corpus, gold_standard) for t in tasks}
+    for t, (times, values, _) in label_series.items():
+        messages += [f"recording {spec.name!r}: {m}" for m in _label_problems(times, values, spec.labels[t], t)]
     extra_series = {}
     for t, p in spec.extra_ratings.items():
         if p.is_file():
@@ -193,11 +226,16 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
         except DatasetError as err:
             raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
         cols = list(df.columns)
-        if len(cols) < 3 or cols[1].lower() != "frametime":
+        time_cols = [c for c in cols if c.lower() == "frametime"]
+        if not time_cols or df[time_cols[0]].dtype.kind != "f":
             raise DatasetError(f"recording {spec.name!r}: {path} must have attributes Instance_name, "
-                               f"frameTime, then numeric features (found {cols[:5]})\n{layout}")
-        times = df[cols[1]].to_numpy(np.float64)
-        numeric = [c for c in cols[2:] if df[c].dtype.kind == "f"]
+                               f"frameTime (numeric), then numeric features (found {cols[:5]})\n{layout}")
+        times = df[time_cols[0]].to_numpy(np.float64)
+        if not np.isfinite(times).all():
+            row = int(np.argmax(~np.isfinite(times)))
+            raise DatasetError(f"recording {spec.name!r}: {path} has a missing ('?') or non-finite "
+                               f"frameTime in data row {row + 1}; every frame needs its time\n{layout}")
+        numeric = [c for c in cols if c != time_cols[0] and df[c].dtype.kind == "f"]
         if times.size == 0 or not numeric:
             raise DatasetError(f"recording {spec.name!r}: {path} holds no numeric face frames\n{layout}")
         values, empty = _fill_gaps(df[numeric].to_numpy(np.float64))
@@ -251,6 +289,27 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
         names["face"] = list(numeric)
     meta = {"raters": raters, "messages": messages, "feature_names": names}
     return arrays, meta
+
+
+def _match_face_columns(spec: _Spec, arrays: dict, meta: dict, reference):
+    """Reorder a recording's face columns to ``reference`` by name; a missing or extra column is an error."""
+    names = list(meta["feature_names"]["face"])
+    if reference is None:
+        return names
+    if names != reference:
+        path = spec.primary["face"]
+        missing = [c for c in reference if c not in names]
+        extra = [c for c in names if c not in reference]
+        if missing or extra:
+            raise DatasetError(
+                f"recording {spec.name!r}: face file {path} "
+                + (f"lacks column(s) {missing}" if missing else "")
+                + (" and " if missing and extra else "")
+                + (f"has column(s) {extra} the other recordings lack" if extra else "")
+                + f"; every face file must have the same attributes ({len(reference)} numeric columns)")
+        arrays["feat_face"] = arrays["feat_face"][:, [names.index(c) for c in reference]]
+        meta["feature_names"]["face"] = list(reference)
+    return reference
 
 
 def _code_fingerprint() -> str:
@@ -386,6 +445,7 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
     code = _code_fingerprint()
     need_arrays = ["labels", "feat_speech"] + [f"feat_{m}" for m in modalities if m != "speech"]
     need_meta = ["raters", "messages", "feature_names"]
+    face_names = None     # the face columns of the first recording: every other is matched to them
     for spec in _progress(specs, enabled=progress, desc=f"loading {kind}", unit="rec"):
         for what, p in spec.primary.items():
             _require_file(p, "motion capture (BVH)" if what == "motion" else
@@ -411,6 +471,8 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
             arrays, meta = cached
         for message in meta.get("messages", []):
             _warn(message)
+        if "feat_face" in arrays:
+            face_names = _match_face_columns(spec, arrays, meta, face_names)
         recordings.append(_build(spec, arrays, meta, tasks, fps))
     if cache_ok:
         try:

@@ -90,7 +90,8 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR) -> tuple[np.n
     Raises
     ------
     DatasetError
-        If the file is missing, unreadable or empty.
+        If the file is missing, unreadable, empty or holds NaN/inf samples
+        (possible in float WAV files).
 
     Examples
     --------
@@ -107,6 +108,11 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR) -> tuple[np.n
         raise DatasetError(f"cannot read audio file {path}: {err}") from err
     if data.shape[0] == 0:
         raise DatasetError(f"audio file {path} holds no samples")
+    bad = ~np.isfinite(data)
+    if bad.any():
+        first = int(np.argmax(bad.any(axis=1)))
+        raise DatasetError(f"audio file {path}: {int(bad.sum())} NaN or infinite sample(s), the first at "
+                           f"sample {first} ({first / file_sr:.3f} s); expected finite samples")
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if sr is not None and int(file_sr) != int(sr):
         import librosa
@@ -238,6 +244,18 @@ class Bvh:
 _BVH_TOKEN = re.compile(r"[{}]|[^\s{}]+")
 
 
+def _hierarchy_tokens(header: str) -> list[str]:
+    """Tokens of a BVH HIERARCHY; a ROOT/JOINT name is the rest of its line (names may hold spaces)."""
+    tokens: list[str] = []
+    for line in header.splitlines():
+        jm = re.match(r"\s*(ROOT|JOINT)\s+([^{}]*?)\s*(\{?)\s*$", line)
+        if jm and jm.group(2):
+            tokens += [jm.group(1), jm.group(2)] + (["{"] if jm.group(3) else [])
+        else:
+            tokens += _BVH_TOKEN.findall(line)
+    return tokens
+
+
 def _read_text(path: Path, kind: str) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
@@ -263,8 +281,8 @@ def read_bvh(path: str | os.PathLike) -> Bvh:
     Raises
     ------
     DatasetError
-        If the file is missing or malformed; the message names the file and
-        what was expected.
+        If the file is missing, malformed or holds NaN/inf values; the message
+        names the file and what was expected.
 
     Examples
     --------
@@ -282,7 +300,7 @@ def read_bvh(path: str | os.PathLike) -> Bvh:
     m = re.search(r"^\s*MOTION\s*$", text, flags=re.MULTILINE)
     if not text.lstrip().startswith("HIERARCHY") or m is None:
         raise bad("no HIERARCHY or MOTION section")
-    tokens = _BVH_TOKEN.findall(text[:m.start()])[1:]
+    tokens = _hierarchy_tokens(text[:m.start()])[1:]
 
     joints: list[str] = []
     parents: dict = {}
@@ -348,8 +366,15 @@ def read_bvh(path: str | os.PathLike) -> Bvh:
                   f"expected, found {values.size}")
     if n_frames == 0:
         raise bad("no frames")
+    motion = values.reshape(n_frames, n_channels)
+    finite = np.isfinite(motion)
+    if not finite.all():
+        frame, col = (int(i[0]) for i in np.nonzero(~finite))
+        names = [f"{j}/{c}" for j in joints for c in channels[j]]
+        raise DatasetError(f"BVH file {path}: {int((~finite).sum())} NaN or infinite value(s), the first in "
+                           f"frame {frame} channel {names[col]}; expected finite numbers")
     return Bvh(joints=joints, parents=parents, offsets=offsets, channels=channels,
-               frame_time=frame_time, motion=values.reshape(n_frames, n_channels), path=path)
+               frame_time=frame_time, motion=motion, path=path)
 
 
 def read_arff(path: str | os.PathLike):
@@ -520,7 +545,7 @@ def resample_series(times, values, fps: float, n_frames: int | None = None, *,
     >>> resample_series([0.0, 0.1, 0.2], [0.0, 1.0, 2.0], fps=20)
     array([0. , 0.5, 1. , 1.5, 2. , 2. ])
     >>> resample_series([0.0, 1.0], [170.0, -170.0], fps=2, period=360)
-    array([ 170.,  180., -170., -170.])
+    array([ 170., -180., -170., -170.])
     """
     t = np.asarray(times, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
@@ -536,8 +561,7 @@ def resample_series(times, values, fps: float, n_frames: int | None = None, *,
         out[:, c] = np.interp(ft, t, v2[:, c])
     if period is not None:
         half = period / 2
-        out = (out + half) % period - half
-        out[np.isclose(out, -half)] = half  # keep +180 as the canonical edge value
+        out = (out + half) % period - half   # in [-half, half): +180 maps to -180
     return out[:, 0] if one_d else out
 
 

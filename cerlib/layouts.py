@@ -40,6 +40,9 @@ RECOLA_TASK_FOLDERS = {"activation": "arousal", "valence": "valence"}
 #: The four joints whose three Euler angles give the paper's 12 angles (see
 #: data_stubs/creativeit/README.md for why these four).
 CREATIVEIT_JOINTS: tuple[str, ...] = ("Head", "Spine", "LeftForeArm", "RightForeArm")
+#: Documented scale of the ratings in both layouts (the READMEs in data_stubs/).
+LABEL_SCALE: tuple[float, float] = (-1.0, 1.0)
+
 CREATIVEIT_LAYOUT = """\
 CreativeIT layout (cerlib's; see data_stubs/creativeit/README.md):
   <root>/recordings.csv                 header: recording,session,improvisation,actor,partner
@@ -122,8 +125,23 @@ def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
         raise DatasetError(f"{index}: header must include {sorted(need)} "
                            f"(found {list(df.columns)})\n{CREATIVEIT_LAYOUT}")
     specs = []
-    for row in df.to_dict("records"):
+    seen: dict = {}          # name -> row number; (device, inode) of the audio file -> name
+    for n_row, row in enumerate(df.to_dict("records"), start=2):
         name = row["recording"].strip()
+        if name in seen:
+            raise DatasetError(f"{index}: recording {name!r} is listed twice (lines {seen[name]} and "
+                               f"{n_row}); each recording must appear once, or it could land in both "
+                               f"the training and the test part of a fold")
+        seen[name] = n_row
+        audio = root / "audio" / f"{name}.wav"
+        if audio.is_file():
+            st = audio.stat()
+            other = seen.get((st.st_dev, st.st_ino))
+            if other is not None:
+                raise DatasetError(f"{index}: recordings {other!r} and {name!r} (line {n_row}) share one "
+                                   f"audio file ({audio} is the same file as the other's); each "
+                                   f"recording needs its own")
+            seen[(st.st_dev, st.st_ino)] = name
         try:
             session = int(row["session"])
         except ValueError:
@@ -131,7 +149,7 @@ def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
                                "expected an integer (1..5)") from None
         specs.append(_Spec(
             name=name, speaker=row["actor"].strip(), session=session, partition=None,
-            primary={"audio": root / "audio" / f"{name}.wav",
+            primary={"audio": audio,
                      "motion": root / "mocap" / f"{name}.bvh"},
             labels={t: root / "annotations" / t / f"{name}.csv" for t in tasks},
             extra_ratings={},
@@ -145,9 +163,14 @@ def _natural_key(name: str):
 
 def _recola_specs(root: Path, tasks, partitions, gold_standard: bool) -> list[_Spec]:
     audio_dir = root / "recordings_audio"
-    names = [p.stem for p in audio_dir.glob("*.wav")
-             if re.fullmatch(r"([a-z]+)_\d+", p.stem) and p.stem.split("_")[0] in partitions]
-    if not names:
+    # A recording is any name with a wav, a face file or ratings: a missing wav is then an
+    # error naming it (load_corpus checks every primary file), not a recording that vanishes.
+    found = list(audio_dir.glob("*.wav")) + list((root / "features_video_geometric").glob("*.arff"))
+    for t in tasks:
+        found += list((root / "ratings_individual" / RECOLA_TASK_FOLDERS[t]).glob("*.csv"))
+    names = sorted({p.stem for p in found
+                    if re.fullmatch(r"([a-z]+)_\d+", p.stem) and p.stem.split("_")[0] in partitions})
+    if not list(audio_dir.glob("*.wav")) or not names:
         raise DatasetError(f"{audio_dir} holds no {'/'.join(partitions)}_N.wav files\n{RECOLA_LAYOUT}")
     names.sort(key=lambda n: (list(partitions).index(n.split("_")[0]), _natural_key(n)))
     specs = []
