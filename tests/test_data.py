@@ -15,7 +15,7 @@ import soundfile as sf
 
 from cerlib import _util, data
 from cerlib.data import (CREATIVEIT_JOINTS, DatasetError, DatasetWarning, Fold, Recording,
-                         assert_speaker_independent, detect_layout, load_corpus, read_bvh,
+                         assert_speaker_independent, detect_layout, load_corpus, read_arff, read_bvh,
                          resample_series)
 from cerlib.features import speech_features
 from cerlib.stubs import make_stubs
@@ -749,3 +749,161 @@ def test_independently_written_recola_corpus(tmp_path):
     assert np.allclose(gold["train_2"].labels, 0.5)
     (fold,) = corpus.folds()
     assert [r.name for r in fold.test] == ["dev_1", "dev_2"] and len(fold.valid) == 2
+
+
+# ---------------------------------------------------------------------------
+# Bad input refused by name, or warned about with a documented handling
+# ---------------------------------------------------------------------------
+
+def _arff_rows(path: Path):
+    lines = path.read_text().splitlines()
+    i = lines.index("@data")
+    return lines, i
+
+
+def test_recola_missing_wav_names_recording_and_file(tiny):
+    wav = tiny / "recola" / "recordings_audio" / "train_2.wav"
+    wav.unlink()
+    with pytest.raises(DatasetError, match=r"recording 'train_2'.*train_2\.wav"):
+        load(tiny / "recola")
+
+
+def _permute_face_columns(path: Path, order) -> None:
+    """Rewrite an ARFF with its attributes (all of them, frameTime too) in another order."""
+    lines, i = _arff_rows(path)
+    attrs = [l for l in lines[:i] if l.lower().startswith("@attribute")]
+    head = [l for l in lines[:i] if not l.lower().startswith("@attribute")]
+    rows = [l.split(",") for l in lines[i + 1:] if l.strip()]
+    new_attrs = [attrs[k] for k in order]
+    new_rows = [",".join(r[k] for k in order) for r in rows]
+    path.write_text("\n".join(head[:1] + [""] + new_attrs + ["", "@data", ""] + new_rows) + "\n")
+
+
+def test_face_columns_are_matched_by_name(tiny):
+    path = tiny / "recola" / "features_video_geometric" / "train_2.arff"
+    ref = load(tiny / "recola")
+    n = 2 + ref[0].features["face"].shape[1]
+    order = [0, 1] + list(range(n - 1, 1, -1))          # features reversed
+    _permute_face_columns(path, order)
+    got = load(tiny / "recola")
+    assert got["train_2"].feature_names["face"] == ref["train_2"].feature_names["face"]
+    np.testing.assert_array_equal(got["train_2"].features["face"], ref["train_2"].features["face"])
+    order = [1, 0] + list(range(2, n))                  # frameTime first
+    _permute_face_columns(path, order)
+    np.testing.assert_array_equal(load(tiny / "recola")["train_2"].features["face"],
+                                  ref["train_2"].features["face"])
+
+
+def test_face_file_lacking_a_column_names_file_and_column(tiny):
+    path = tiny / "recola" / "features_video_geometric" / "dev_1.arff"
+    n = 2 + load(tiny / "recola")[0].features["face"].shape[1]
+    _permute_face_columns(path, list(range(n - 1)))      # drops the last attribute
+    last = read_arff(tiny / "recola" / "features_video_geometric" / "train_1.arff")[1].columns[-1]
+    with pytest.raises(DatasetError, match=rf"dev_1\.arff lacks column\(s\) \['{last}'\]"):
+        load(tiny / "recola")
+
+
+@pytest.mark.parametrize("how", ["name", "audio"])
+def test_recording_listed_twice_is_refused(tiny, how):
+    index = tiny / "creativeit" / "recordings.csv"
+    lines = index.read_text().splitlines()
+    if how == "name":
+        lines.append(lines[1])
+        match = r"'s1_i01_A01' is listed twice"
+    else:
+        row = lines[1].split(",")
+        row[0] = "copy_of_A01"
+        lines.append(",".join(row))
+        os.link(tiny / "creativeit" / "audio" / "s1_i01_A01.wav", tiny / "creativeit" / "audio" / "copy_of_A01.wav")
+        match = r"'s1_i01_A01' and 'copy_of_A01'.*share one audio file"
+    index.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=match):
+        load(tiny / "creativeit")
+
+
+def _edit_ratings(path: Path, fn) -> None:
+    lines = path.read_text().splitlines()
+    rows = [[float(v) for v in l.split(";")] for l in lines[1:]]
+    rows = fn(rows)
+    path.write_text("\n".join([lines[0]] + [";".join(f"{v:.4f}" for v in r) for r in rows]) + "\n")
+
+
+@pytest.mark.parametrize("problem, edit, match", [
+    ("scale", lambda rows: [[r[0]] + [v * 50 for v in r[1:]] for r in rows], r"outside the documented scale -1\.\.1"),
+    ("gap", lambda rows: rows[:40] + rows[140:], r"label time jumps 4\.04 s"),
+    # shifted and cut, so that the lengths still agree within a second
+    ("late", lambda rows: [[r[0] + 1.5] + r[1:] for r in rows][:-38], r"labels start at 1\.50 s"),
+])
+def test_suspicious_labels_warn_naming_the_file(tiny, problem, edit, match):
+    path = tiny / "recola" / "ratings_individual" / "arousal" / "train_3.csv"
+    _edit_ratings(path, edit)
+    with pytest.warns(DatasetWarning, match=rf"train_3\.csv: .*{match}"):
+        corpus = load(tiny / "recola")
+    assert corpus["train_3"].labels.shape[0] > 0     # the documented handling: it still loads
+
+
+def test_clean_stub_gives_no_label_warning(tiny):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DatasetWarning)
+        load(tiny / "recola")
+        load(tiny / "creativeit")
+
+
+def test_nan_in_float_wav_names_the_file(tiny):
+    path = tiny / "recola" / "recordings_audio" / "train_1.wav"
+    wave, sr = sf.read(path, dtype="float32")
+    wave[1000] = np.nan
+    sf.write(path, wave, sr, subtype="FLOAT")
+    with pytest.raises(DatasetError, match=r"train_1\.wav: 1 NaN or infinite sample"):
+        load(tiny / "recola")
+
+
+def test_nan_in_bvh_rotation_names_the_file(tiny):
+    path = tiny / "creativeit" / "mocap" / "s1_i01_A02.bvh"
+    text = path.read_text()
+    head, body = text.split("Frame Time:", 1)
+    time_line, *rows = body.split("\n")
+    vals = rows[5].split()
+    vals[4] = "nan"
+    rows[5] = " ".join(vals)
+    path.write_text(head + "Frame Time:" + "\n".join([time_line] + rows))
+    with pytest.raises(DatasetError, match=r"s1_i01_A02\.bvh: 1 NaN or infinite value.*frame 5"):
+        load(tiny / "creativeit")
+
+
+def test_question_mark_in_arff_time_column_names_the_file(tiny):
+    path = tiny / "recola" / "features_video_geometric" / "train_1.arff"
+    lines, i = _arff_rows(path)
+    parts = lines[i + 10].split(",")
+    parts[1] = "?"
+    lines[i + 10] = ",".join(parts)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=r"train_1\.arff has a missing \('\?'\) or non-finite frameTime"):
+        load(tiny / "recola")
+
+
+# ---------------------------------------------------------------------------
+# Reader bugs
+# ---------------------------------------------------------------------------
+
+def test_resample_series_wraps_into_half_open_range():
+    out = resample_series([0.0, 1.0], [170.0, -170.0], fps=2, period=360)
+    assert out[1] == -180.0
+    rng = np.random.default_rng(0)
+    out = resample_series(np.arange(50) / 10, rng.uniform(-720, 720, (50, 3)), fps=37, period=360)
+    assert out.min() >= -180.0 and out.max() < 180.0
+
+
+def test_bvh_joint_names_with_spaces(tmp_path):
+    path = tmp_path / "biped.bvh"
+    path.write_text("HIERARCHY\nROOT Bip01\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition Yposition Zposition "
+                    "Zrotation Xrotation Yrotation\n  JOINT Bip01 L Forearm\n  {\n    OFFSET 0 1 0\n"
+                    "    CHANNELS 3 Zrotation Xrotation Yrotation\n    End Site\n    {\n      OFFSET 0 1 0\n"
+                    "    }\n  }\n  JOINT Bip01 R Forearm {\n    OFFSET 0 -1 0\n    CHANNELS 3 Zrotation Xrotation "
+                    "Yrotation\n    End Site\n    {\n      OFFSET 0 1 0\n    }\n  }\n}\n"
+                    "MOTION\nFrames: 2\nFrame Time: 0.0166667\n"
+                    + "0 0 0 1 2 3 4 5 6 7 8 9\n" * 2)
+    bvh = read_bvh(path)
+    assert bvh.joints == ["Bip01", "Bip01 L Forearm", "Bip01 R Forearm"]
+    assert bvh.parents["Bip01 R Forearm"] == "Bip01"
+    np.testing.assert_array_equal(bvh.angles(["Bip01 L Forearm"])[0], [5, 6, 4])   # X, Y, Z

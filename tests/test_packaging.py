@@ -57,3 +57,45 @@ def test_importing_metrics_does_not_load_torch():
     code = "import sys; from cerlib import ccc, rolling_ccc; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_numpy_floor_covers_the_numpy_features_the_code_uses():
+    import numpy
+
+    floor = _numpy_floor()
+    code = "\n".join(p.read_text() for p in (ROOT / "cerlib").rglob("*.py"))
+    needed = {f: v for f, v in NUMPY_FEATURES.items() if f in code}
+    assert "np.exceptions" in needed          # the check is live: metrics.py uses it
+    for feature, version in needed.items():
+        assert floor >= version, f"{feature} needs NumPy >= {version}, pyproject allows {floor}"
+    assert tuple(int(p) for p in numpy.__version__.split(".")[:2]) >= floor
+
+
+def test_wheel_builds_without_warnings_and_ships_the_paper_tables(tmp_path):
+    """Build with the installed setuptools (no network), every warning an error."""
+    import zipfile
+
+    import setuptools
+
+    need = tuple(int(x) for x in pyproject()["build-system"]["requires"][0].split(">=")[1].split(".")[:1])
+    assert tuple(int(x) for x in setuptools.__version__.split(".")[:1]) >= need
+    src = tmp_path / "src"                     # a copy: building writes build/ and *.egg-info
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        (src / name).write_bytes((ROOT / name).read_bytes())
+    import shutil
+    shutil.copytree(ROOT / "cerlib", src / "cerlib", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "dist"
+    code = ("import sys; from setuptools import build_meta; "
+            f"print(build_meta.build_wheel({str(out)!r}))")
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # else a warning by design
+    run = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=src, capture_output=True, text=True,
+                         env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Warning" not in run.stderr and "warning:" not in run.stderr.lower(), run.stderr[-3000:]
+    wheel = out / run.stdout.strip().splitlines()[-1]
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "cerlib/paperdata/tables.csv" in names and "cerlib/formats.py" in names
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "License-Expression: MIT" in meta

@@ -1,0 +1,117 @@
+"""cerlib.cache: a warm load reads no source file, stays correct, and heals damaged entries."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from cerlib import cache as cache_mod
+from cerlib.data import load_corpus
+from cerlib.stubs import make_stubs
+
+TINY = dict(creativeit_pairs=(1, 1, 1), creativeit_improvisations=(1, 1, 1), creativeit_duration_s=6.0,
+            recola_train=3, recola_dev=1, recola_duration_s=6.0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet(tmp_path, monkeypatch):
+    monkeypatch.setenv("CERLIB_QUIET", "1")
+    monkeypatch.setenv("CERLIB_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny_source(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    make_stubs(root, seed=7, **TINY)
+    return root
+
+
+@pytest.fixture
+def tiny(tiny_source, tmp_path):
+    dst = tmp_path / "tiny"
+    shutil.copytree(tiny_source, dst)
+    return dst
+
+
+def _count_digests(monkeypatch):
+    calls = []
+    real = cache_mod.file_digest
+    monkeypatch.setattr(cache_mod, "file_digest", lambda p: calls.append(p) or real(p))
+    return calls
+
+
+def test_warm_load_hashes_no_source_file(tiny, tmp_path, monkeypatch):
+    root, c = tiny / "recola", tmp_path / "c"
+    calls = _count_digests(monkeypatch)
+    first = load_corpus(root, cache_dir=c, progress=False)
+    n_cold = len(calls)
+    assert n_cold == 4 * 4      # cold: wav, face, two rating files of 4 recordings, once each
+    assert n_cold == len({str(p) for p in calls})
+    second = load_corpus(root, cache_dir=c, progress=False)
+    assert len(calls) == n_cold          # warm: sizes and mtimes unchanged, nothing re-read
+    for a, b in zip(first, second):
+        assert np.array_equal(a.features["face"], b.features["face"])
+        assert np.array_equal(a.labels, b.labels)
+
+
+def test_changed_file_is_rehashed_and_recomputed(tiny, tmp_path, monkeypatch):
+    root, c = tiny / "recola", tmp_path / "c"
+    load_corpus(root, cache_dir=c, progress=False)
+    calls = _count_digests(monkeypatch)
+    path = root / "ratings_individual" / "arousal" / "train_2.csv"
+    lines = path.read_text().splitlines()
+    # same size: every rating becomes a same-width constant, so only the mtime tells
+    lines[1:] = [";".join([l.split(";")[0]] + ["0" * len(v) if not v.startswith("-") else "-" + "0" * (len(v) - 1)
+                                               for v in l.split(";")[1:]]) for l in lines[1:]]
+    size = path.stat().st_size
+    st = path.stat()
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size == size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # a later time, whatever the clock
+    again = load_corpus(root, cache_dir=c, progress=False)
+    assert [p.name for p in calls] == ["train_2.csv"]
+    assert np.allclose(again["train_2"].label("activation"), 0.0)
+
+
+def test_damaged_digest_table_is_rebuilt(tiny, tmp_path):
+    root, c = tiny / "recola", tmp_path / "c"
+    first = load_corpus(root, cache_dir=c, progress=False)
+    table = c / "digests.json"
+    assert table.is_file()
+    table.write_text("{not json")
+    again = load_corpus(root, cache_dir=c, progress=False)
+    assert np.array_equal(first[0].labels, again[0].labels)
+    assert isinstance(json.loads(table.read_text()), dict)
+
+
+@pytest.mark.parametrize("drop", ["arrays", "meta"])
+def test_entry_with_missing_keys_is_recomputed(tiny, tmp_path, drop):
+    root, c = tiny / "recola", tmp_path / "c"
+    first = load_corpus(root, cache_dir=c, progress=False)
+    for f in (c / "recordings").glob("*.npz"):   # entries written by other code: keys missing
+        arrays, meta = cache_mod.read_entry(f)
+        if drop == "arrays":
+            arrays = {"labels": arrays["labels"]}
+        else:
+            meta = {"messages": []}
+        cache_mod.write_entry(f, arrays, meta)
+    again = load_corpus(root, cache_dir=c, progress=False)
+    assert np.array_equal(first[0].features["speech"], again[0].features["speech"])
+    assert again[0].raters == first[0].raters
+
+
+def test_stale_temporaries_are_removed(tiny, tmp_path):
+    root, c = tiny / "recola", tmp_path / "c"
+    load_corpus(root, cache_dir=c, progress=False)
+    stale, fresh = c / "recordings" / ".tmp-killed.npz", c / "recordings" / ".tmp-writing.npz"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    load_corpus(root, cache_dir=c, progress=False)
+    assert not stale.exists()
+    assert fresh.exists()      # may belong to a write in progress elsewhere
