@@ -6,15 +6,23 @@ documented in its own module.
 
 Modules, in the order data flows through them::
 
-    features   speech (MFCC-39), body motion (Euler + deltas); pure array functions
-    data       readers for the CreativeIT and RECOLA layouts -> Corpus of Recordings
-    stubs      the synthetic corpora in ``data_stubs/``
-    framing    feature images F_l, the paper's Eq. (1)
-    metrics    CCC / PCC on arrays, rolling CCC
-    losses     CCC / PCC / MSE losses in torch, the multi-task sum
-    models     CER-MTL, CER-STL, Pure CNN, Keras-style parameter counts
-    training   fit / predict, device and seeds
-    plots      figures used by the notebooks (never trains anything)
+    _util       progress bars shared by every module
+    features    speech (MFCC-39), body motion (Euler + deltas); pure array functions
+    formats     file readers: wav, BVH, ARFF, ratings CSV
+    corpus      Recording, Fold, Corpus, speaker-independent folds
+    layouts     the CreativeIT and RECOLA layouts: which files make a recording
+    cache       computed features on disk, keyed and written atomically
+    data        load_corpus: layouts + formats + features + cache -> Corpus
+    stubs       the synthetic corpora in ``data_stubs/``
+    framing     feature images F_l, the paper's Eq. (1)
+    metrics     CCC / PCC on arrays, rolling CCC
+    losses      CCC / PCC / MSE losses in torch, the multi-task sum
+    models      CER-MTL, CER-STL, Pure CNN, a stacked group; Keras-style parameter counts
+    training    fit / predict / evaluate, Preprocessing, safe save / load, device and seeds
+    grouped     fit_group: many models in one pass
+    experiments the paper's grid, resumable store, executors, claims
+    plots       figures used by the notebooks (never trains anything)
+    widgets     the live explorer and the loss playground
 """
 from __future__ import annotations
 

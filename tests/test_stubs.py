@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 
-from cerlib.data import load_corpus, read_arff, read_bvh, read_ratings
+from cerlib.data import CREATIVEIT_JOINTS, load_corpus, read_arff, read_bvh, read_ratings
 from cerlib.stubs import SCALES, Knobs, main_make_stubs, make_stubs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -270,7 +270,7 @@ def test_refuses_a_folder_with_a_foreign_or_broken_manifest(tmp_path):
 def _between_speaker_share(root: Path) -> float:
     """Share of the raw joint-angle variance that lies between actors (mean over the 12 angles)."""
     rows = [line.split(",") for line in (root / "recordings.csv").read_text().splitlines()[1:]]
-    angles = {rec: read_bvh(root / "mocap" / f"{rec}.bvh").angles() for rec, *_ in rows}
+    angles = {rec: read_bvh(root / "mocap" / f"{rec}.bvh").angles(CREATIVEIT_JOINTS) for rec, *_ in rows}
     actors = sorted({r[3] for r in rows})
     every = np.concatenate(list(angles.values()))
     means = np.stack([np.concatenate([angles[r[0]] for r in rows if r[3] == a]).mean(0) for a in actors])
