@@ -6,8 +6,10 @@ any module may use it.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
-__all__ = ["progress_enabled", "progress"]
+__all__ = ["progress_enabled", "progress", "atomic_write"]
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
@@ -32,3 +34,29 @@ def progress(iterable, *, enabled: bool = True, **kw):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, **kw)
+
+
+def atomic_write(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary ``.tmp-*`` file in the same
+    folder, then rename: a reader sees the old file or the complete new one,
+    never half of one. A failed write leaves nothing behind.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = atomic_write(Path(tempfile.mkdtemp()) / "x.bin", b"abc")
+    >>> p.read_bytes(), sorted(q.name for q in p.parent.iterdir())
+    (b'abc', ['x.bin'])
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=f"-{path.name}")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -17,11 +17,12 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._util import atomic_write
 
 __all__ = ["default_cache_dir", "Digests", "cache_key", "code_fingerprint", "read_entry",
            "write_entry", "remove_stale_temporaries"]
@@ -144,7 +145,8 @@ class Digests:
     def save(self) -> None:
         if self.path is None or not self.changed:
             return
-        write_bytes_atomic(self.path, json.dumps(self.table, sort_keys=True).encode())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, json.dumps(self.table, sort_keys=True).encode())
         self.changed = False
 
 
@@ -209,24 +211,6 @@ def read_entry(path: Path, arrays_needed=(), meta_needed=()):
     return arrays, meta
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic: readers see the old file or the complete new one
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_entry(path: Path, arrays: dict, meta: dict) -> None:
     """Store ``arrays`` and a JSON ``meta`` dict as one ``.npz``, atomically.
 
@@ -240,7 +224,8 @@ def write_entry(path: Path, arrays: dict, meta: dict) -> None:
     """
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
-    write_bytes_atomic(path, buf.getvalue())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, buf.getvalue())
 
 
 def remove_stale_temporaries(folder: Path, older_than_s: float = _STALE_TMP_S) -> list:

@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import sys
@@ -66,7 +65,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._util import progress_enabled
+from ._util import atomic_write, progress_enabled
 
 __all__ = ["Spec", "paper_grid", "quick_grid", "run_grid", "Store", "load_results", "summarise",
            "compare_with_paper", "table_markdown", "claims", "CLAIMS", "Claim", "bootstrap_interval",
@@ -581,8 +580,8 @@ class Store:
     def write(self, result: Mapping) -> Path:
         """Checkpoint first, record last, each atomically (temporary name, then rename)."""
         record = result["record"]
-        _atomic_write(self.path(record["run_id"], ".pt"), result["checkpoint"])
-        return _atomic_write(self.path(record["run_id"], ".json"),
+        atomic_write(self.path(record["run_id"], ".pt"), result["checkpoint"])
+        return atomic_write(self.path(record["run_id"], ".json"),
                              json.dumps(record, indent=1, sort_keys=True).encode())
 
     def records(self) -> list[dict]:
@@ -602,20 +601,6 @@ class Store:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no stored checkpoint for run {run_id!r}")
         return load_model(path, device=device)
-
-
-def _atomic_write(path: Path, payload: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------- executors

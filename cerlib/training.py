@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import math
 import os
 import random
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from ._util import progress_enabled
+from ._util import atomic_write, progress_enabled
 from .features import Normaliser
 from .framing import gather_images, pad_features
 from .losses import multitask_loss
@@ -835,17 +835,9 @@ def save_model(model: torch.nn.Module, path) -> Path:
         "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "preprocessing": preprocessing_of(model).to_dict(),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write(path, buffer.getvalue())
 
 
 def load_model(path, device: str | torch.device | None = None) -> torch.nn.Module:
