@@ -15,7 +15,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 JUPYTERLAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXPECTED = ["00_start_here", "01_features", "02_data_and_splits", "03_framing", "04_model", "05_losses", "06_training",
-            "07_experiments"]
+            "07_experiments", "08_explorer"]
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
