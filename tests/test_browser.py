@@ -1,0 +1,119 @@
+"""The explorer in a real JupyterLab, driven by a real (headless) Chromium.
+
+JupyterLab is started on 127.0.0.1 at a free port with no token and a temporary
+home, over a copy of notebook 08 (so the checked-in notebook is never
+rewritten); Playwright drives Debian's Chromium (``/usr/bin/chromium``, or
+``$CERLIB_CHROMIUM``), since Playwright's own browser download is not used.
+The server is stopped even when the test fails. A screenshot is saved in the
+test's temporary folder, and in ``$CERLIB_ARTEFACTS`` when that is set.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CERLIB_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    assert Path(CHROMIUM).exists(), f"the browser test needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "notebooks" / "08_explorer.ipynb", course)
+    home = tmp_path / "home"
+    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "CERLIB_DATA": str(ROOT / "data_stubs"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "CERLIB_QUIET": "1"}
+    env.pop("MPLBACKEND", None)
+    port = _free_port()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={course}",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(tmp_path / "jupyterlab.log", "wb")
+    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text())
+                time.sleep(0.5)
+        yield url, course
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_moving_n_and_pressing_train_redraws_the_trace_in_a_real_browser(lab, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    url, _ = lab
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{url}/lab/tree/08_explorer.ipynb")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+            try:  # a fresh JupyterLab may ask which kernel to start: the notebook's own, python3
+                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)
+            except PlaywrightTimeout:
+                pass
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            train = page.locator(".widget-button", has_text="Train").first
+            train.wait_for(timeout=120_000)
+            # wait until every cell has run: no input prompt shows [*] any more
+            page.wait_for_function("() => document.querySelectorAll('.jp-InputPrompt').length > 0 && "
+                                   "![...document.querySelectorAll('.jp-InputPrompt')]"
+                                   ".some(e => e.textContent.includes('*'))", timeout=150_000)
+            images = page.locator(".widget-image")
+            trace = images.nth(1)  # the explorer's learning curve, then its trace
+            before = trace.get_attribute("src")
+            slider = page.locator(".widget-slider [role=slider]").first
+            value = slider.get_attribute("aria-valuenow")
+            slider.focus()
+            slider.press("ArrowRight")
+            page.wait_for_function("([el, v]) => el.getAttribute('aria-valuenow') !== v",
+                                   arg=[slider.element_handle(), value], timeout=10_000)
+            moved = slider.get_attribute("aria-valuenow")
+            train.click()
+            page.wait_for_function("([el, src]) => el.getAttribute('src') && el.getAttribute('src') !== src",
+                                   arg=[trace.element_handle(), before], timeout=120_000)
+            after = trace.get_attribute("src")
+        finally:
+            shot = tmp_path / "explorer.png"
+            page.screenshot(path=str(shot), full_page=True)
+            if os.environ.get("CERLIB_ARTEFACTS"):
+                Path(os.environ["CERLIB_ARTEFACTS"]).mkdir(parents=True, exist_ok=True)
+                shutil.copy(shot, Path(os.environ["CERLIB_ARTEFACTS"]) / shot.name)
+            browser.close()
+    assert float(moved) == float(value) + 2  # N moves in steps of 2 (Eq. 1 needs an even N)
+    assert after != before                # the trace was redrawn by the run it started
