@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import idiomatic  # noqa: E402
+from bench_training import framing_peak_mib  # noqa: E402
 
-from cerlib import CERMTL, feature_images, fit, predict, speech_features  # noqa: E402
+from cerlib import CERMTL, fit, predict, speech_features  # noqa: E402
 from cerlib.grouped import fit_group  # noqa: E402
 from cerlib.training import Example, describe_device  # noqa: E402
 
@@ -85,13 +85,8 @@ def mfcc_rows(seconds: float, sr: int = 16000) -> dict:
 
 
 def framing_rows() -> dict:
-    x = np.zeros((60 * 3600, 63), np.float32)
-    tracemalloc.start()
-    images = feature_images(x, 60, 10)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    full = images.shape[0] * images.shape[1] * images.shape[2] * 4
-    return {"framing 1 h at N=60: peak MiB": peak / 2**20, "framing 1 h at N=60: a full copy, MiB": full / 2**20}
+    peak, full = framing_peak_mib()
+    return {"framing 1 h at N=60: peak MiB": peak, "framing 1 h at N=60: a full copy, MiB": full}
 
 
 def training_rows(n_rec: int, T: int, rounds: int, members: int, device: str = "cpu") -> dict:

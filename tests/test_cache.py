@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 
 import numpy as np
@@ -11,30 +10,12 @@ import pytest
 
 from cerlib import cache as cache_mod
 from cerlib.data import load_corpus
-from cerlib.stubs import make_stubs
-
-TINY = dict(creativeit_pairs=(1, 1, 1), creativeit_improvisations=(1, 1, 1), creativeit_duration_s=6.0,
-            recola_train=3, recola_dev=1, recola_duration_s=6.0)
 
 
 @pytest.fixture(autouse=True)
 def _quiet(tmp_path, monkeypatch):
     monkeypatch.setenv("CERLIB_QUIET", "1")
     monkeypatch.setenv("CERLIB_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def tiny_source(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    make_stubs(root, seed=7, **TINY)
-    return root
-
-
-@pytest.fixture
-def tiny(tiny_source, tmp_path):
-    dst = tmp_path / "tiny"
-    shutil.copytree(tiny_source, dst)
-    return dst
 
 
 def _count_digests(monkeypatch):

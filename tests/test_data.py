@@ -108,26 +108,6 @@ def recola(cache):
     return load_corpus(STUBS / "recola", cache_dir=cache, progress=False)
 
 
-TINY = dict(creativeit_pairs=(1, 1, 1), creativeit_improvisations=(1, 1, 1), creativeit_duration_s=6.0,
-            recola_train=3, recola_dev=1, recola_duration_s=6.0)
-
-
-@pytest.fixture(scope="module")
-def tiny_source(tmp_path_factory):
-    """Tiny generated corpora (6 CreativeIT recordings, 4 RECOLA) to copy and break."""
-    root = tmp_path_factory.mktemp("tiny")
-    make_stubs(root, seed=7, **TINY)
-    return root
-
-
-@pytest.fixture
-def tiny(tiny_source, tmp_path):
-    """A private copy of the tiny corpora."""
-    dst = tmp_path / "tiny"
-    shutil.copytree(tiny_source, dst)
-    return dst
-
-
 def load(path, **kw):
     kw.setdefault("progress", False)
     kw.setdefault("cache_dir", False)
@@ -538,8 +518,8 @@ def test_empty_label_file_drops_the_recording(tiny):
     assert len(corpus) == 3
 
 
-def test_missing_labels_knob_of_the_generator(tmp_path):
-    make_stubs(tmp_path, which="creativeit", seed=7, missing_labels=1, **TINY)
+def test_missing_labels_knob_of_the_generator(tmp_path, tiny_knobs):
+    make_stubs(tmp_path, which="creativeit", seed=7, missing_labels=1, **tiny_knobs)
     with pytest.warns(DatasetWarning, match="dropping recording"):
         corpus = load(tmp_path / "creativeit")
     assert len(corpus) == 5
