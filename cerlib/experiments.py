@@ -66,6 +66,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._util import atomic_write, progress_enabled
+from .stubs import data_root
 
 __all__ = ["Spec", "paper_grid", "quick_grid", "run_grid", "Store", "load_results", "summarise",
            "compare_with_paper", "table_markdown", "claims", "CLAIMS", "Claim", "bootstrap_interval",
@@ -1044,7 +1045,9 @@ def main_reproduce(argv: Sequence[str] | None = None) -> int:
                         help=f"the quick grid: {QUICK['epochs']} epochs of {QUICK['frames_per_epoch']} frames, "
                              "lr 1e-3, CreativeIT 5 folds x 1 seed, RECOLA 3 seeds")
     parser.add_argument("--tables", default=",".join(TABLES), help="e.g. I,III (default: I,II,III,IV,V)")
-    parser.add_argument("--data", default="data_stubs", help="folder holding creativeit/ and/or recola/")
+    parser.add_argument("--data", default="data_stubs",
+                        help="folder holding creativeit/ and/or recola/, or 'course' for the course-scale stubs "
+                             "(written into the cache on first use; cerlib.stubs.course_stubs)")
     parser.add_argument("--out", default="reproduce", help="output folder (also the resumable store)")
     parser.add_argument("--seeds", type=int, help="seeds 0..K-1 on every dataset (default: 3; --quick: 1 / 3)")
     parser.add_argument("--epochs", type=int, help="override the schedule (default: the paper's 100; --quick 8)")
@@ -1060,6 +1063,7 @@ def main_reproduce(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
     names = _parse_tables(args.tables)
+    args.data = str(data_root(args.data))
     if not Path(args.data).is_dir():
         raise SystemExit(f"--data {args.data}: no such folder (expected one holding creativeit/ and/or recola/)")
     schedule = {}

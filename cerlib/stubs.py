@@ -63,10 +63,10 @@ from scipy import signal
 
 from ._util import progress as _progress
 
-__all__ = ["Knobs", "SCALES", "make_stubs", "main_make_stubs"]
+__all__ = ["Knobs", "SCALES", "make_stubs", "course_stubs", "data_root", "main_make_stubs"]
 
 #: Bump when the simulation changes so that regenerated stubs are expected to differ.
-STUBS_VERSION = 3
+STUBS_VERSION = 4
 
 #: Rate (Hz) at which the latent affect and the turn-taking are simulated.
 CONTROL_RATE = 100.0
@@ -167,8 +167,8 @@ class Knobs:
     """
 
     # corpus size (overridden by the scale)
-    creativeit_pairs: tuple = (1, 1, 1, 1, 1)
-    creativeit_improvisations: tuple = (2, 2, 2, 2, 2)
+    creativeit_pairs: tuple = (2, 2, 2, 1, 1)
+    creativeit_improvisations: tuple = (1, 1, 1, 2, 2)
     creativeit_duration_s: float = 20.0
     recola_train: int = 6
     recola_dev: int = 3
@@ -186,6 +186,10 @@ class Knobs:
     speaker_sd: float = 0.15
     affect_corr: tuple = (0.15, 0.6, 0.25)
     dyad_coupling: float = 0.25
+    affect_event_rate: float = 0.1
+    affect_event_sd: float = 0.3
+    affect_event_ease_s: float = 0.4
+    unseen_affect_share: float = 0.25
     # turn-taking
     turn_mean_s: float = 3.5
     turn_dominance: float = 0.8
@@ -195,6 +199,7 @@ class Knobs:
     laughter_valence: float = 3.0
     # speech
     speech_strength: float = 1.0
+    voice_expressivity_sd: float = 0.3
     loudness_db: float = 9.0
     dominance_loudness_db: float = 3.0
     pitch_st: float = 4.0
@@ -208,6 +213,7 @@ class Knobs:
     noise_db: float = -55.0
     # body
     motion_strength: float = 1.0
+    gesture_expressivity_sd: float = 0.3
     gesture_gain: float = 0.8
     speaking_gesture: float = 0.6
     expansiveness_deg: float = 15.0
@@ -221,14 +227,16 @@ class Knobs:
     # face
     face_strength: float = 1.0
     face_valence: float = 1.0
-    face_activation: float = 0.6
+    face_activation: float = 0.3
     face_missing: float = 0.01
+    face_motion_sd: float = 0.5
     expressivity_sd: float = 0.3
     # annotators
     annotator_lag_s: tuple = (1.0, 3.0)
     annotator_scale: tuple = (0.7, 1.3)
     annotator_bias_sd: float = 0.08
-    annotator_noise_sd: float = 0.08
+    rater_actor_bias_sd: float = 0.1
+    annotator_noise_sd: tuple = (0.15, 0.2, 0.15)
     annotator_noise_timescale_s: float = 0.8
     missing_labels: int = 0
 
@@ -239,6 +247,10 @@ class Knobs:
             raise ValueError("need at least 3 sessions (test, validation and training)")
         if self.creativeit_annotators > self.creativeit_annotator_pool:
             raise ValueError("creativeit_annotators cannot exceed creativeit_annotator_pool")
+        if len(self.annotator_noise_sd) != 3:
+            raise ValueError("annotator_noise_sd needs one value per task: (activation, valence, dominance)")
+        if not 0.0 <= self.unseen_affect_share <= 1.0:
+            raise ValueError(f"unseen_affect_share is a share of variance, 0 to 1; got {self.unseen_affect_share}")
         corr = self.correlation()
         if np.linalg.eigvalsh(corr).min() <= 0:
             raise ValueError(f"affect_corr {self.affect_corr} is not a valid correlation matrix")
@@ -255,13 +267,21 @@ class Knobs:
         return np.array([[1.0, av, ad], [av, 1.0, vd], [ad, vd, 1.0]])
 
 
-#: Corpus sizes: "small" is the committed instance; "creativeit" matches the
-#: paper's CreativeIT (40 recordings of 3.5 min, 16 actors, 5 sessions) and
-#: RECOLA's (9 + 9 subjects of 5 min), for GPU runs.
+#: Corpus sizes. "small" is the committed instance: CreativeIT's 16 actors and 5
+#: sessions (two pairs in sessions 1-3, one pair with two improvisations in 4-5),
+#: 20 recordings of 20 s; RECOLA 6 + 3 subjects of 25 s; 8-bit µ-law audio, under
+#: 20 MB in all. "course" keeps that shape with the real corpora's number of
+#: recordings (40 CreativeIT, 9 + 9 RECOLA) of 60 s each: about 60 minutes of
+#: audio, written in well under a minute into the cache (:func:`course_stubs`) for
+#: the notebooks' and ``reproduce``'s larger runs. "creativeit" matches the paper's
+#: CreativeIT (40 recordings of 3.5 min) and RECOLA (9 + 9 subjects of 5 min), for GPU runs.
 SCALES: dict[str, dict] = {
-    "small": dict(creativeit_pairs=(1, 1, 1, 1, 1), creativeit_improvisations=(2, 2, 2, 2, 2),
+    "small": dict(creativeit_pairs=(2, 2, 2, 1, 1), creativeit_improvisations=(1, 1, 1, 2, 2),
                   creativeit_duration_s=20.0, recola_train=6, recola_dev=3, recola_duration_s=25.0,
                   audio_subtype="ULAW"),
+    "course": dict(creativeit_pairs=(2, 2, 2, 1, 1), creativeit_improvisations=(2, 2, 2, 4, 4),
+                   creativeit_duration_s=60.0, recola_train=9, recola_dev=9, recola_duration_s=60.0,
+                   audio_subtype="ULAW"),
     "creativeit": dict(creativeit_pairs=(2, 2, 2, 1, 1), creativeit_improvisations=(2, 2, 2, 4, 4),
                        creativeit_duration_s=210.0, recola_train=9, recola_dev=9,
                        recola_duration_s=300.0, audio_subtype="PCM_16"),
@@ -305,32 +325,93 @@ def _at(series: np.ndarray, rate: float, times: np.ndarray) -> np.ndarray:
 def _speaker_traits(seed: int, corpus: str, speaker: str, gender: str, k: Knobs) -> dict:
     rng = _rng(seed, corpus, "speaker", speaker)
     female = gender == "F"
+    chol = np.linalg.cholesky(k.correlation())
     return {
         "gender": gender,
         "f0": (200.0 if female else 115.0) * float(np.exp(rng.normal(0, 0.08))),
         "tract": (1.17 if female else 1.0) * float(np.exp(rng.normal(0, 0.03))),
         "level_db": float(rng.normal(0, 1.5)),
         "rate": float(rng.uniform(4.0, 5.0)),            # syllables per second at A = 0
-        "disposition": rng.normal(0, k.speaker_sd, 3),   # mean (A, V, D) across recordings
+        # mean (A, V, D) across recordings, correlated as the moment-to-moment affect is
+        "disposition": chol @ rng.normal(0, k.speaker_sd, 3),
         "gesture_style": float(np.exp(rng.normal(0, k.gesture_style_sd))),
         "rest_pose": rng.normal(0, k.rest_pose_sd, 15),  # degrees, one per rotation channel
         "expressivity": float(np.exp(rng.normal(0, k.expressivity_sd))),
         "au_baseline": rng.normal(0, k.expressivity_sd, 7),
+        # how strongly this speaker's voice and body show their affect (1 = the knobs' gains)
+        "voice_gain": float(np.exp(rng.normal(0, k.voice_expressivity_sd))),
+        "gesture_gain": float(np.exp(rng.normal(0, k.gesture_expressivity_sd))),
     }
 
 
-def _dyad_affect(rng: np.random.Generator, n: int, dispositions: Sequence[np.ndarray], k: Knobs) -> np.ndarray:
-    """Latent (A, V, D) of two interacting speakers at CONTROL_RATE: (2, n, 3) in (-1, 1)."""
+def _voice_knobs(k: Knobs, traits: dict) -> Knobs:
+    """The knobs as this speaker's voice applies them: every affect effect scaled by its voice gain."""
+    return dataclasses.replace(k, speech_strength=k.speech_strength * traits["voice_gain"])
+
+
+def _body_knobs(k: Knobs, traits: dict) -> Knobs:
+    """The knobs as this speaker's body applies them: every affect effect scaled by its gesture gain."""
+    return dataclasses.replace(k, motion_strength=k.motion_strength * traits["gesture_gain"])
+
+
+def _events(rng: np.random.Generator, n: int, k: Knobs) -> np.ndarray:
+    """Event-like affect changes at CONTROL_RATE: (n, 3), a new level at each event, eased in.
+
+    Events (a plot turn, a partner's remark) arrive as a Poisson process of rate
+    ``affect_event_rate`` per second; each sets a new offset of size
+    ``affect_event_sd`` (independent per dimension here; the caller correlates
+    them) that holds until the next event, reached over ``affect_event_ease_s``.
+    """
+    out = np.zeros((n, 3))
+    if k.affect_event_rate <= 0 or k.affect_event_sd <= 0:
+        return out
+    t, level = 0.0, np.zeros(3)
+    while True:
+        a = int(t)
+        t += float(rng.exponential(CONTROL_RATE / k.affect_event_rate))
+        out[a:int(min(t, n))] = level
+        if t >= n:
+            break
+        level = rng.normal(0, k.affect_event_sd, 3)
+    w = max(1, int(round(k.affect_event_ease_s * CONTROL_RATE)))
+    if w > 1:
+        out = signal.fftconvolve(np.pad(out, ((w // 2, w - 1 - w // 2), (0, 0)), mode="edge"),
+                                 np.ones((w, 1)) / w, mode="valid", axes=0)
+    return out
+
+
+def _dyad_affect(rng: np.random.Generator, n: int, dispositions: Sequence[np.ndarray],
+                 k: Knobs) -> tuple[np.ndarray, np.ndarray]:
+    """Latent (A, V, D) of two interacting speakers at CONTROL_RATE.
+
+    Returns ``(expressed, perceived)``, each (2, n, 3) in (-1, 1). ``expressed``
+    drives every simulated signal (voice, body, face, turn-taking);
+    ``perceived`` is what the raters see: the same plus a share
+    ``unseen_affect_share`` of the mood and changes that reach them through
+    channels the simulation does not write (words, context, the plot).
+    """
     chol = np.linalg.cholesky(k.correlation())
     sigma = k.affect_timescale_s * CONTROL_RATE
-    z = np.empty((2, n, 3))
+
+    def changes(g: np.random.Generator) -> np.ndarray:   # mood + slow wander + events, (n, 3)
+        mood = chol @ g.normal(0, k.affect_between_sd, 3)
+        wander = np.stack([_smooth_noise(g, n, sigma) for _ in range(3)], axis=1) @ chol.T
+        return mood + k.affect_within_sd * wander + _events(g, n, k) @ chol.T
+
+    u = float(np.clip(k.unseen_affect_share, 0.0, 1.0))
+    seen, unseen = np.empty((2, n, 3)), np.empty((2, n, 3))
     for s in range(2):
-        mood = chol @ rng.normal(0, k.affect_between_sd, 3)
-        wander = np.stack([_smooth_noise(rng, n, sigma) for _ in range(3)], axis=1) @ chol.T
-        z[s] = dispositions[s] + mood + k.affect_within_sd * wander
+        # each part from its own stream, so that turning a knob leaves the other draws alone
+        g_seen, g_unseen = (np.random.default_rng(int(x)) for x in rng.integers(0, 2 ** 63, 2))
+        seen[s] = dispositions[s] + math.sqrt(1 - u) * changes(g_seen)
+        unseen[s] = math.sqrt(u) * changes(g_unseen)
     c = k.dyad_coupling
-    z = np.stack([(1 - c) * z[0] + c * z[1], (1 - c) * z[1] + c * z[0]])
-    return np.tanh(z)
+
+    def couple(z):
+        return np.stack([(1 - c) * z[0] + c * z[1], (1 - c) * z[1] + c * z[0]])
+
+    seen, unseen = couple(seen), couple(unseen)
+    return np.tanh(seen), np.tanh(seen + unseen)
 
 
 def _turns(rng: np.random.Generator, duration: float, affect: np.ndarray, k: Knobs) -> list:
@@ -634,19 +715,22 @@ def _face(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, traits
         x = b + base[i] + gain * drive + 0.3 * _smooth_noise(rng, n, 0.3 * rate)
         return np.logaddexp(0.0, 2.0 * x)                       # softplus: intensity >= 0
 
-    energy = np.exp(k.face_activation * f * A)
+    fa = k.face_activation * f       # the face shows activation less than the voice does (AVEC 2016)
+    energy = np.exp(fa * A)
+    # affect-free face and head movement (looking around, shifting in the chair): slow, in log units
+    idle = k.face_motion_sd * _smooth_noise(rng, n, 2.0 * rate)
     cols = [
-        au(0, -0.6, 0.4 * f * A),                               # AU01 inner brow raiser
-        au(1, -0.8, 0.3 * f * A),                               # AU02 outer brow raiser
+        au(0, -0.6, 0.7 * fa * A),                              # AU01 inner brow raiser
+        au(1, -0.8, 0.5 * fa * A),                              # AU02 outer brow raiser
         au(2, -0.5, -0.8 * k.face_valence * f * V),             # AU04 brow lowerer
-        au(3, -0.4, 0.8 * k.face_valence * f * V + 0.2 * f * A),  # AU06 cheek raiser
-        au(4, -0.2, 1.0 * k.face_valence * f * V + 0.2 * f * A),  # AU12 lip corner puller (smile)
+        au(3, -0.4, 0.8 * k.face_valence * f * V + 0.3 * fa * A),  # AU06 cheek raiser
+        au(4, -0.2, 1.0 * k.face_valence * f * V + 0.3 * fa * A),  # AU12 lip corner puller (smile)
         au(5, -0.8, -0.5 * k.face_valence * f * V),             # AU15 lip corner depressor
         au(6, -0.8, 1.5 * talk),                                # AU25 lips part
         8.0 * energy * _smooth_noise(rng, n, 0.4 * rate) + 10.0 * _smooth_noise(rng, n, 3 * rate),  # yaw
         5.0 * energy * _smooth_noise(rng, n, 0.3 * rate) - 2.0 * f * D,                          # pitch
-        0.3 * energy * (1 + 0.5 * talk) * np.exp(0.2 * _smooth_noise(rng, n, 0.2 * rate)),        # flow mean
-        0.2 * energy * (1 + 0.3 * talk) * np.exp(0.2 * _smooth_noise(rng, n, 0.2 * rate)),        # flow std
+        0.3 * energy * (1 + 0.5 * talk) * np.exp(0.2 * _smooth_noise(rng, n, 0.2 * rate) + idle),  # flow mean
+        0.2 * energy * (1 + 0.3 * talk) * np.exp(0.2 * _smooth_noise(rng, n, 0.2 * rate) + idle),  # flow std
     ]
     face = np.stack(cols, axis=1)
     if k.face_missing > 0:   # face not found: runs of frames with no values
@@ -666,13 +750,23 @@ def _annotator_traits(seed: int, corpus: str, annotator: str, k: Knobs) -> dict:
             "bias": rng.normal(0, k.annotator_bias_sd, 3)}
 
 
-def _annotate(rng, latent: np.ndarray, duration: float, rate: float, who: dict, task: int, k: Knobs) -> np.ndarray:
-    """One annotator's trace of one dimension at ``rate``: late, scaled, offset, noisy."""
+def _rater_actor_bias(seed: int, corpus: str, annotator: str, actor: str, k: Knobs) -> np.ndarray:
+    """How much higher than their usual this annotator rates this actor: (3,), held across recordings."""
+    return _rng(seed, corpus, "rater-actor", annotator, actor).normal(0, k.rater_actor_bias_sd, 3)
+
+
+def _annotate(rng, latent: np.ndarray, duration: float, rate: float, who: dict, task: int, k: Knobs,
+              offset: float = 0.0) -> np.ndarray:
+    """One annotator's trace of one dimension at ``rate``: late, scaled, offset, noisy.
+
+    ``offset`` is this annotator's offset for this actor (:func:`_rater_actor_bias`);
+    the noise has the task's size, ``annotator_noise_sd[task]``.
+    """
     n = int(round(duration * rate))
     t = np.arange(n) / rate
     seen = _at(latent, CONTROL_RATE, np.maximum(t - who["lag"], 0.0))
-    noise = k.annotator_noise_sd * _smooth_noise(rng, n, k.annotator_noise_timescale_s * rate)
-    return np.clip(who["scale"][task] * seen + who["bias"][task] + noise, -1.0, 1.0)
+    noise = k.annotator_noise_sd[task] * _smooth_noise(rng, n, k.annotator_noise_timescale_s * rate)
+    return np.clip(who["scale"][task] * seen + who["bias"][task] + offset + noise, -1.0, 1.0)
 
 
 def _table(header: Sequence[str], times: np.ndarray, values: np.ndarray, sep: str, time_fmt: str = "%.2f") -> str:
@@ -720,9 +814,23 @@ def _prepare(root: Path, corpus: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
 
 
-def _manifest(root: Path, corpus: str, scale: str, seed: int, k: Knobs) -> None:
+def _plain(value):
+    """Traits as JSON values: arrays to lists, floats rounded to 6 digits."""
+    if isinstance(value, dict):
+        return {str(key): _plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in np.asarray(value).tolist()] if isinstance(value, np.ndarray) \
+            else [_plain(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 6) + 0.0
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _manifest(root: Path, corpus: str, scale: str, seed: int, k: Knobs, traits: dict) -> None:
     info = {"generator": "cerlib.stubs.make_stubs", "stubs_version": STUBS_VERSION, "corpus": corpus,
-            "scale": scale, "seed": int(seed), "knobs": dataclasses.asdict(k)}
+            "scale": scale, "seed": int(seed), "knobs": dataclasses.asdict(k), "traits": _plain(traits)}
     (root / "stub_manifest.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
 
 
@@ -742,6 +850,7 @@ def _creativeit(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> 
             actor += 2
             for _ in range(improvs):
                 jobs.append((s, len([j for j in jobs if j[0] == s]) + 1, ids))
+    speakers, recordings, pairs_seen = {}, {}, {}
     missing_rng = _rng(seed, "creativeit", "missing")
     n_rec = 2 * len(jobs)
     missing = set(missing_rng.choice(n_rec, size=min(k.missing_labels, n_rec), replace=False).tolist())
@@ -751,12 +860,14 @@ def _creativeit(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> 
         rng = _rng(seed, "creativeit", "improvisation", imp_name)
         genders = ("F", "M") if int.from_bytes(hashlib.sha256(ids[0].encode()).digest()[:1], "little") % 2 else ("M", "F")
         traits = [_speaker_traits(seed, "creativeit", a, g, k) for a, g in zip(ids, genders)]
-        affect = _dyad_affect(rng, n_ctl, [t["disposition"] for t in traits], k)
+        speakers.update(zip(ids, traits))
+        affect, perceived = _dyad_affect(rng, n_ctl, [t["disposition"] for t in traits], k)
         turns = _turns(rng, duration, affect, k)
         voices, speaking = [], []
         for s_ in range(2):
             mine = [(a, b) for who, a, b in turns if who == s_]
-            voice, talk = _talk(rng, duration, sr, mine, _gaps(mine, duration), affect[s_], traits[s_], k)
+            voice, talk = _talk(rng, duration, sr, mine, _gaps(mine, duration), affect[s_], traits[s_],
+                                _voice_knobs(k, traits[s_]))
             voices.append(voice)
             speaking.append(talk)
         cross = 10.0 ** (k.crosstalk_db / 20.0)
@@ -764,14 +875,23 @@ def _creativeit(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> 
             name = f"{imp_name}_{ids[s_]}"
             mic = voices[s_] + cross * voices[1 - s_] + _mic_noise(rng, voices[s_].shape[0], k)
             _write_wav(root / "audio" / f"{name}.wav", mic, sr, k)
-            motion = _motion(rng, duration, affect[s_], speaking[s_], speaking[1 - s_], traits[s_], k)
+            motion = _motion(rng, duration, affect[s_], speaking[s_], speaking[1 - s_], traits[s_],
+                             _body_knobs(k, traits[s_]))
             (root / "mocap" / f"{name}.bvh").write_text(_bvh_text(motion))
             chosen = sorted(rng.choice(len(pool), size=k.creativeit_annotators, replace=False).tolist())
             rate = float(k.creativeit_label_rate)
             times = np.arange(int(round(duration * rate))) / rate
+            offsets = {pool[c]: _rater_actor_bias(seed, "creativeit", pool[c], ids[s_], k) for c in chosen}
+            pairs_seen.update({f"{a}/{ids[s_]}": o for a, o in offsets.items()})
+            recordings[name] = {"annotators": [pool[c] for c in chosen], "turns": sum(w == s_ for w, _, _ in turns),
+                                "speaking_share": float(speaking[s_].mean()),
+                                "perceived_mean": perceived[s_].mean(axis=0),
+                                "perceived_sd": perceived[s_].std(axis=0),
+                                "expressed_vs_perceived_corr": [np.corrcoef(affect[s_][:, d], perceived[s_][:, d])[0, 1]
+                                                                for d in range(3)]}
             for ti, task in enumerate(CREATIVEIT_TASKS):
-                traces = np.stack([_annotate(rng, affect[s_][:, ti], duration, rate, annotators[pool[c]], ti, k)
-                                   for c in chosen], axis=1)
+                traces = np.stack([_annotate(rng, perceived[s_][:, ti], duration, rate, annotators[pool[c]], ti, k,
+                                             offsets[pool[c]][ti]) for c in chosen], axis=1)
                 if 2 * j + s_ in missing and task == "dominance":   # an annotator stopped for 5 s
                     a = int(rng.integers(0, max(1, len(times) - int(5 * rate))))
                     traces[a:a + int(5 * rate), 0] = np.nan
@@ -780,7 +900,10 @@ def _creativeit(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> 
             rows.append(f"{name},{session},{imp_name},{ids[s_]},{ids[1 - s_]},{genders[s_]}")
     (root / "recordings.csv").write_text(
         "recording,session,improvisation,actor,partner,gender\n" + "\n".join(rows) + "\n")
-    _manifest(root, "creativeit", scale, seed, k)
+    _manifest(root, "creativeit", scale, seed, k, {
+        "speakers": speakers, "annotators": {a: annotators[a] for a in sorted({a for r in recordings.values()
+                                                                               for a in r["annotators"]})},
+        "annotator_actor_offsets": pairs_seen, "recordings": recordings})
 
 
 def _arff(relation: str, attributes: Sequence[tuple], name: str, times: np.ndarray, values: np.ndarray) -> str:
@@ -806,21 +929,30 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
     names = [f"train_{i}" for i in range(1, k.recola_train + 1)] + [f"dev_{i}" for i in range(1, k.recola_dev + 1)]
     rate = 25.0
     times = np.arange(int(round(duration * rate))) / rate
+    speakers, recordings, pairs_seen = {}, {}, {}
     for name in _progress(names, enabled=progress, desc="recola stubs", unit="rec"):
         rng = _rng(seed, "recola", "subject", name)
         gender = "F" if rng.random() < 0.5 else "M"
         traits = _speaker_traits(seed, "recola", name, gender, k)
         partner = _speaker_traits(seed, "recola", name + "/partner", "M" if gender == "F" else "F", k)
-        affect = _dyad_affect(rng, n_ctl, [traits["disposition"], partner["disposition"]], k)
+        speakers[name] = traits
+        affect, perceived = _dyad_affect(rng, n_ctl, [traits["disposition"], partner["disposition"]], k)
         turns = _turns(rng, duration, affect, k)
         mine = [(a, b) for who, a, b in turns if who == 0]
-        voice, talk = _talk(rng, duration, sr, mine, _gaps(mine, duration), affect[0], traits, k)
+        voice, talk = _talk(rng, duration, sr, mine, _gaps(mine, duration), affect[0], traits,
+                            _voice_knobs(k, traits))
         _write_wav(root / "recordings_audio" / f"{name}.wav", voice + _mic_noise(rng, voice.shape[0], k), sr, k)
         face = _face(rng, duration, affect[0], talk, traits, k, rate)
         (root / "features_video_geometric" / f"{name}.arff").write_text(
             _arff("'features_video_geometric'", FACE_COLUMNS, name, times, face))
+        offsets = {r: _rater_actor_bias(seed, "recola", r, name, k) for r in RECOLA_RATERS}
+        pairs_seen.update({f"{r}/{name}": o[:2] for r, o in offsets.items()})
+        recordings[name] = {"gender": gender, "turns": len(mine), "speaking_share": float(talk.mean()),
+                            "perceived_mean": perceived[0].mean(axis=0)[:2], "perceived_sd": perceived[0].std(axis=0)[:2],
+                            "expressed_vs_perceived_corr": [np.corrcoef(affect[0][:, d], perceived[0][:, d])[0, 1]
+                                                            for d in range(2)]}
         for ti, (task, folder) in enumerate((("activation", "arousal"), ("valence", "valence"))):
-            traces = np.stack([_annotate(rng, affect[0][:, ti], duration, rate, raters[r], ti, k)
+            traces = np.stack([_annotate(rng, perceived[0][:, ti], duration, rate, raters[r], ti, k, offsets[r][ti])
                                for r in RECOLA_RATERS], axis=1)
             (root / "ratings_individual" / folder / f"{name}.csv").write_text(
                 _table(["time", *RECOLA_RATERS], times, traces, ";"))
@@ -832,7 +964,8 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
             gold = traces @ weights
             (root / "ratings_gold_standard" / folder / f"{name}.arff").write_text(
                 _arff("GOLDSTANDARD", ("GoldStandard",), name, times, gold[:, None]))
-    _manifest(root, "recola", scale, seed, k)
+    _manifest(root, "recola", scale, seed, k, {"speakers": speakers, "annotators": raters,
+                                               "annotator_actor_offsets": pairs_seen, "recordings": recordings})
 
 
 def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = ("creativeit", "recola"),
@@ -847,12 +980,14 @@ def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = 
         README.md is kept); any other non-empty folder is refused.
     which : str or sequence of str
         ``"creativeit"``, ``"recola"`` or both.
-    scale : {"small", "creativeit"}
-        ``"small"``: the committed instance (CreativeIT 5 sessions x 1 pair x
-        2 improvisations = 20 actor-recordings of 20 s; RECOLA 6 train + 3 dev
-        subjects of 25 s; 8-bit µ-law audio). ``"creativeit"``: the paper's
-        sizes (40 recordings of 3.5 min, 16 actors, 5 sessions; RECOLA 9 + 9
-        subjects of 5 min; 16-bit audio), about 340 MB, for GPU runs.
+    scale : {"small", "course", "creativeit"}
+        ``"small"``: the committed instance (CreativeIT: 16 actors in 5
+        sessions, 20 actor-recordings of 20 s; RECOLA 6 train + 3 dev subjects
+        of 25 s; 8-bit µ-law audio). ``"course"``: the same shape with 40
+        CreativeIT and 9 + 9 RECOLA recordings of 60 s (see :func:`course_stubs`).
+        ``"creativeit"``: the paper's sizes (40 recordings of 3.5 min, 16
+        actors, 5 sessions; RECOLA 9 + 9 subjects of 5 min; 16-bit audio),
+        about 340 MB, for GPU runs.
     seed : int, default 0
         Same seed, same files (on the same machine).
     progress : bool, default False
@@ -895,6 +1030,82 @@ def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = 
     return paths
 
 
+def course_dir(seed: int = 0) -> Path:
+    """Where :func:`course_stubs` keeps the course-scale corpora: a folder of the cache.
+
+    Examples
+    --------
+    >>> course_dir().name
+    'stubs-v4-course-seed0'
+    """
+    from .cache import default_cache_dir
+
+    return default_cache_dir() / f"stubs-v{STUBS_VERSION}-course-seed{int(seed)}"
+
+
+def course_stubs(which: str | Sequence[str] = ("creativeit", "recola"), seed: int = 0, *,
+                 progress: bool | None = None) -> Path:
+    """The course-scale synthetic corpora, written into the cache on first use.
+
+    ``SCALES["course"]``: CreativeIT's 16 actors and 40 recordings, RECOLA's
+    9 + 9 subjects, 60 s each, from the default knobs. The first call writes
+    them (well under a minute on a laptop; nothing is downloaded); later calls
+    find them by their manifest and return at once. Delete the folder to
+    regenerate it.
+
+    Parameters
+    ----------
+    which : str or sequence of str
+        ``"creativeit"``, ``"recola"`` or both.
+    seed : int, default 0
+    progress : bool, optional
+        Show a progress bar while writing (default: yes, unless ``$CERLIB_QUIET``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding ``creativeit/`` and ``recola/`` (:func:`course_dir`).
+
+    Examples
+    --------
+    >>> from cerlib import load_corpus
+    >>> corpus = load_corpus(course_stubs("creativeit") / "creativeit")      # doctest: +SKIP
+    >>> len(corpus.recordings), len(corpus.speakers)                         # doctest: +SKIP
+    (40, 16)
+    """
+    from ._util import progress_enabled
+
+    if isinstance(which, str):
+        which = (which,)
+    root = course_dir(seed)
+    want = dataclasses.asdict(Knobs(**SCALES["course"]))
+    for name in which:
+        try:
+            info = json.loads((root / name / "stub_manifest.json").read_text())
+        except (OSError, ValueError):
+            info = {}
+        if not (info.get("stubs_version") == STUBS_VERSION and info.get("scale") == "course"
+                and info.get("seed") == int(seed) and info.get("knobs") == json.loads(json.dumps(want))):
+            make_stubs(root, which=name, scale="course", seed=seed, progress=progress_enabled(progress))
+    return root
+
+
+def data_root(spec: str | Path) -> Path:
+    """A data folder from a notebook's or a command's ``--data`` value.
+
+    ``"course"`` means the course-scale stubs (:func:`course_stubs`, written on
+    first use); anything else is a folder, returned as a Path.
+
+    Examples
+    --------
+    >>> data_root("../data_stubs")
+    PosixPath('../data_stubs')
+    """
+    if str(spec) == "course":
+        return course_stubs()
+    return Path(spec)
+
+
 def _parse_value(text: str):
     try:
         return json.loads(text)
@@ -922,9 +1133,12 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
     """
     p = argparse.ArgumentParser(prog="python -m cerlib make-stubs",
                                 description="Write the synthetic CreativeIT / RECOLA corpora.")
-    p.add_argument("out", nargs="?", default="data_stubs", help="output folder (default: data_stubs)")
+    p.add_argument("out", nargs="?", help="output folder (default: data_stubs; with --scale course, the "
+                                          "course folder in the cache, see cerlib.stubs.course_dir)")
     p.add_argument("--which", nargs="+", default=["creativeit", "recola"], choices=["creativeit", "recola"])
-    p.add_argument("--scale", default="small", choices=sorted(SCALES))
+    p.add_argument("--scale", default="small", choices=sorted(SCALES),
+                   help="small: the committed instance; course: 60-s recordings, CreativeIT's 40 and RECOLA's "
+                        "18, for the notebooks' larger runs; creativeit: the paper's sizes (default: small)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="knobs", action="append", default=[], metavar="KNOB=VALUE",
                    help="override a knob of cerlib.stubs.Knobs (JSON value), e.g. --set motion_strength=0")
@@ -937,7 +1151,8 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
         key, value = item.split("=", 1)
         value = _parse_value(value)
         knobs[key.strip()] = tuple(value) if isinstance(value, list) else value
-    paths = make_stubs(args.out, which=args.which, scale=args.scale, seed=args.seed,
+    out = args.out or (course_dir(args.seed) if args.scale == "course" else "data_stubs")
+    paths = make_stubs(out, which=args.which, scale=args.scale, seed=args.seed,
                        progress=not args.quiet, **knobs)
     for name, path in paths.items():
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())

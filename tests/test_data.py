@@ -123,7 +123,7 @@ def test_creativeit_stub_loads(creativeit):
     assert c.name == "creativeit" and c.fps == 60.0
     assert c.tasks == ("activation", "valence", "dominance")
     assert c.modalities == ("speech", "motion")
-    assert len(c) == 20 and len(c.speakers) == 10
+    assert len(c) == 20 and len(c.speakers) == 16          # CreativeIT's 16 actors
     assert sorted({r.session for r in c}) == [1, 2, 3, 4, 5]
     for r in c:
         T = r.n_frames
@@ -317,7 +317,7 @@ def test_recola_gold_standard_option(recola, cache):
 
 
 def test_modalities_aligned_to_one_clock(creativeit):
-    r = creativeit["s2_i01_A03"]
+    r = creativeit["s2_i01_A05"]
     wave, sr = sf.read(r.sources["audio"], dtype="float32")
     bvh = read_bvh(r.sources["motion"])
     assert sr == 16000 and bvh.n_frames == 1200 and abs(bvh.fps - 60) < 1e-3
