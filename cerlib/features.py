@@ -78,11 +78,12 @@ delta-deltas       the same regression applied to the deltas (HTK), not
                    librosa's ``order=2`` quadratic fit; support +-4 frames.
 =================  ==========================================================
 
-Memory: frames are cut and transformed ``chunk_frames`` (default 4096) at a
-time, so one hour of 44.1 kHz audio never builds the full (T, window) or
-(T, n_fft/2+1) matrices (which would be 2-4 GB); the signal itself is held
-once, in float32 unless it arrived as float64 or int32; the transforms run in
-float32 (as librosa's), the deltas in float64.
+Memory: frames are cut and transformed ``chunk_frames`` (default
+``2**19 // n_fft``, 1024 at 16 kHz) at a time, so one hour of 44.1 kHz audio
+never builds the full (T, window) or (T, n_fft/2+1) matrices (which would be
+2-4 GB); the signal itself is held once, in float32 unless it arrived as
+float64 or int32; windowing, FFT and energy run in float32 (as librosa's),
+the mel sums, the DCT and the deltas in float64.
 
 Motion (:func:`motion_features`)
 --------------------------------
@@ -131,7 +132,9 @@ LIFTER = 22
 PREEMPHASIS = 0.97
 LOG_FLOOR = 1e-10
 DELTA_WIDTH = 5
-CHUNK_FRAMES = 4096
+# FFT input per chunk when chunk_frames is None: 2 MiB of float32, small enough
+# for a chunk's arrays to stay in cache from one pass over them to the next
+CHUNK_SAMPLES = 2**19
 
 _STATIC_NAMES = ("log_energy",) + tuple(f"mfcc_{i}" for i in range(1, N_MFCC + 1))
 
@@ -315,6 +318,58 @@ def _as_mono(wave) -> np.ndarray:
     return scale(x)
 
 
+def _windows(signal: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """The stretches ``signal[s:s + length]`` for each ``s`` in ``starts``.
+
+    Parameters
+    ----------
+    signal : np.ndarray, shape (L,)
+    starts : np.ndarray, int, shape (K,)
+        Increasing window starts, each in ``[0, L - length]``.
+    length : int
+
+    Returns
+    -------
+    np.ndarray, shape (K, length)
+        A strided view of ``signal`` when the starts are evenly spaced (a
+        whole-sample hop), else a copy of its rows.
+    """
+    view = np.lib.stride_tricks.sliding_window_view(signal, length)
+    step = int(starts[1] - starts[0]) if starts.shape[0] > 1 else 1
+    if step > 0 and np.all(np.diff(starts) == step):
+        return view[int(starts[0]):int(starts[-1]) + 1:step]
+    return view[starts]
+
+
+# OpenBLAS runs a matrix product on the calling thread when it has at most
+# this many multiply-adds (its GEMM_MULTITHREAD_THRESHOLD of 4 x 65536).
+_SINGLE_THREAD_MADDS = 4 * 65536
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` in blocks of rows small enough for BLAS to keep on one thread.
+
+    The products of the feature pipeline are thin ((4096, 257) x (257, 26)):
+    on one core they take about a millisecond, but handed to a BLAS thread
+    pool they wait for a second core, which on a busy machine costs a
+    scheduler tick of several milliseconds per call.
+
+    Parameters
+    ----------
+    a : np.ndarray, shape (M, K)
+    b : np.ndarray, shape (K, N)
+
+    Returns
+    -------
+    np.ndarray, shape (M, N)
+    """
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    block = max(1, _SINGLE_THREAD_MADDS // max(1, b.shape[0] * b.shape[1]))
+    for i in range(0, a.shape[0], block):
+        np.matmul(a[i:i + block], b, out=out[i:i + block])
+    return out
+
+
 def _delta(x: np.ndarray, width: int) -> np.ndarray:
     # HTK's regression with replicated edges; mode="nearest" also works when
     # T < width, where librosa's default mode="interp" refuses.
@@ -334,7 +389,7 @@ def speech_features(
     preemphasis: float = PREEMPHASIS,
     log_floor: float = LOG_FLOOR,
     delta_width: int = DELTA_WIDTH,
-    chunk_frames: int = CHUNK_FRAMES,
+    chunk_frames: int | None = None,
 ) -> np.ndarray:
     """MFCC-39 speech features at ``fps`` frames per second.
 
@@ -370,8 +425,10 @@ def speech_features(
         Floor applied before each log (energy and mel bands).
     delta_width : int, default 5
         Odd regression width in frames for deltas and delta-deltas.
-    chunk_frames : int, default 4096
-        Frames processed at a time; bounds the memory used.
+    chunk_frames : int, optional
+        Frames processed at a time; bounds the memory used. By default
+        ``2**19 // n_fft`` (1024 at 16 kHz, 256 at 44.1 kHz): a few MiB,
+        which stay in the processor's cache between the steps of a chunk.
 
     Returns
     -------
@@ -410,7 +467,8 @@ def speech_features(
         raise ValueError(f"delta_width must be an odd integer >= 3, got {delta_width!r}")
     if not (isinstance(n_mels, numbers.Integral) and n_mels > N_MFCC):
         raise ValueError(f"n_mels must be an integer > {N_MFCC} (12 cepstra are kept), got {n_mels!r}")
-    if not (isinstance(chunk_frames, numbers.Integral) and chunk_frames >= 1):
+    if chunk_frames is not None and not (isinstance(chunk_frames, numbers.Integral)
+                                         and chunk_frames >= 1):
         raise ValueError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
     fmax = sr / 2 if fmax is None else min(float(fmax), sr / 2)
     if not 0 <= fmin < fmax:
@@ -425,25 +483,25 @@ def speech_features(
     win_length = max(1, int(round(window_s * sr)))
     half = win_length // 2
     n_fft = 1 << max(0, (win_length - 1).bit_length())
-    window = np.hamming(win_length) if win_length > 1 else np.ones(1)
+    chunk_frames = max(1, CHUNK_SAMPLES // n_fft) if chunk_frames is None else int(chunk_frames)
+    # Single precision throughout the transforms, as librosa: 24-bit mantissas are
+    # far below the 16-bit audio's noise floor, and float32 halves the memory traffic
+    window = (np.hamming(win_length) if win_length > 1 else np.ones(1)).astype(np.float32)
+    window_sq = np.square(window)
     mel_basis = librosa.filters.mel(
         sr=sr, n_fft=n_fft, n_mels=int(n_mels), fmin=fmin, fmax=fmax, htk=True, norm=None
     ).T  # (n_fft//2 + 1, n_mels)
+    # Only the bins some filter covers (up to 8 kHz: about a third of them at 44.1 kHz)
+    covered = np.flatnonzero(mel_basis.any(axis=1))
+    bins = slice(int(covered[0]), int(covered[-1]) + 1) if covered.size else slice(0, 1)
+    mel_basis = np.ascontiguousarray(mel_basis[bins], dtype=np.float64)
     cep_index = np.arange(1, N_MFCC + 1)
-    lifter_weights = 1.0 + (lifter / 2.0) * np.sin(np.pi * cep_index / lifter) if lifter else 1.0
-    # The DCT of 26 numbers and the lifter, as one (n_mels, 12) matrix: row j is
-    # the orthonormal DCT-II of the j-th unit vector, so log_mel @ it = dct(log_mel)[1:13]
-    dct_lifter = (scipy.fft.dct(np.eye(int(n_mels)), type=2, norm="ortho", axis=1)[:, 1:N_MFCC + 1]
-                  * lifter_weights)
-    # Single precision for the transforms, as librosa: 24-bit mantissas are far below
-    # the 16-bit audio's noise floor, and a float32 FFT is about twice as fast
-    window32 = window.astype(np.float32)
-    window_sq = np.square(window)
+    lifter_weights = (1.0 + (lifter / 2.0) * np.sin(np.pi * cep_index / lifter) if lifter
+                      else np.ones(N_MFCC))
 
     static = np.empty((n_frames, 1 + N_MFCC), dtype=np.float64)
-    offsets = np.arange(win_length)
-    for k0 in range(0, n_frames, int(chunk_frames)):
-        c = centres[k0:k0 + int(chunk_frames)]
+    for k0 in range(0, n_frames, chunk_frames):
+        c = centres[k0:k0 + chunk_frames]
         # Zero-extended stretch of signal covering this chunk's windows, with
         # one sample before it for the pre-emphasis recursion.
         lo = int(c[0]) - half - 1
@@ -458,27 +516,33 @@ def speech_features(
         past_end = n - (lo + 1)
         if past_end < emph.shape[0]:
             emph[max(past_end, 0):] = 0.0
-        idx = (c - half - (lo + 1))[:, None] + offsets  # (chunk, win) into raw/emph
+        starts = c - half - (lo + 1)  # first sample of each window in raw/emph
+        rows = slice(k0, k0 + c.shape[0])
 
-        # float64 from here on where a sum's order could depend on the chunk's size
-        energy = np.square(raw, dtype=np.float64)[idx] @ window_sq  # sum((w x)^2)
+        raw_frames = _windows(raw, starts, win_length)
+        # sum((w x)^2) of each frame, by einsum rather than BLAS (see _matmul)
+        energy = np.einsum("ij,ij,j->i", raw_frames, raw_frames, window_sq)
+        static[rows, 0] = np.log(np.maximum(energy, log_floor))
         # the windowed frames written straight into the zero-padded FFT input
         frames = np.zeros((c.shape[0], n_fft), dtype=np.float32)
-        np.multiply(emph[idx], window32, out=frames[:, :win_length])
-        spectrum = scipy.fft.rfft(frames, axis=1, overwrite_x=True)  # complex64
+        np.multiply(_windows(emph, starts, win_length), window, out=frames[:, :win_length])
+        spectrum = scipy.fft.rfft(frames, axis=1, overwrite_x=True)[:, bins]  # complex64
         del frames
         power = np.square(spectrum.real)
         power += np.square(spectrum.imag)
         del spectrum
-        log_mel = np.log(np.maximum(power.astype(np.float64) @ mel_basis, log_floor))
+        # float64 from here on where a sum's order could depend on the chunk's size
+        log_mel = np.log(np.maximum(_matmul(power.astype(np.float64), mel_basis), log_floor))
+        # DCT-II of each frame's log-mels; keep c1..c12
+        cepstra = scipy.fft.dct(log_mel, type=2, norm="ortho", axis=1)[:, 1:N_MFCC + 1]
+        static[rows, 1:] = cepstra * lifter_weights
 
-        rows = slice(k0, k0 + c.shape[0])
-        static[rows, 0] = np.log(np.maximum(energy, log_floor))
-        static[rows, 1:] = log_mel @ dct_lifter
-
+    out = np.empty((n_frames, 3 * (1 + N_MFCC)), dtype=np.float32)
+    out[:, :1 + N_MFCC] = static
     delta = _delta(static, int(delta_width))
-    delta2 = _delta(delta, int(delta_width))
-    return np.concatenate([static, delta, delta2], axis=1).astype(np.float32)
+    out[:, 1 + N_MFCC:2 * (1 + N_MFCC)] = delta
+    out[:, 2 * (1 + N_MFCC):] = _delta(delta, int(delta_width))
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -287,10 +287,16 @@ def test_speech_errors(wave, sr, fps, match):
         speech_features(wave, sr, fps)
 
 
-def test_chunking_does_not_change_results():
-    sr = 16000
+@pytest.mark.parametrize("sr,fps", [(16000, 60.0), (16000, 100.0), (44100, 60.0), (22050, 25.0)])
+def test_chunking_does_not_change_results(sr, fps):
+    # 16 kHz at 100 fps is a whole-sample hop (frames are a strided view), 16 kHz
+    # at 60 fps is not (frames are gathered); one chunk, chunks of 7 and of 1 frame
     x = noise(3 * sr, 0.1, seed=11)
-    np.testing.assert_array_equal(speech_features(x, sr), speech_features(x, sr, chunk_frames=7))
+    whole = speech_features(x, sr, fps, chunk_frames=10**6)
+    np.testing.assert_array_equal(speech_features(x, sr, fps), whole)
+    np.testing.assert_array_equal(speech_features(x, sr, fps, chunk_frames=7), whole)
+    np.testing.assert_array_equal(speech_features(x[:sr // 2], sr, fps, chunk_frames=1),
+                                  speech_features(x[:sr // 2], sr, fps))
 
 
 def test_feature_names():
