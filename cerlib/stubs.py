@@ -818,9 +818,10 @@ def _plain(value):
     """Traits as JSON values: arrays to lists, floats rounded to 6 digits."""
     if isinstance(value, dict):
         return {str(key): _plain(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in np.asarray(value).tolist()] if isinstance(value, np.ndarray) \
-            else [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if isinstance(value, (float, np.floating)):
         return round(float(value), 6) + 0.0
     if isinstance(value, np.integer):
