@@ -829,6 +829,12 @@ def _plain(value):
     return value
 
 
+def _affect_traits(expressed: np.ndarray, perceived: np.ndarray, dims: int) -> dict:
+    """A recording's perceived affect (mean, sd) and how closely the signals' affect follows it, first ``dims``."""
+    return {"perceived_mean": perceived.mean(axis=0)[:dims], "perceived_sd": perceived.std(axis=0)[:dims],
+            "expressed_vs_perceived_corr": [np.corrcoef(expressed[:, d], perceived[:, d])[0, 1] for d in range(dims)]}
+
+
 def _manifest(root: Path, corpus: str, scale: str, seed: int, k: Knobs, traits: dict) -> None:
     info = {"generator": "cerlib.stubs.make_stubs", "stubs_version": STUBS_VERSION, "corpus": corpus,
             "scale": scale, "seed": int(seed), "knobs": dataclasses.asdict(k), "traits": _plain(traits)}
@@ -885,11 +891,7 @@ def _creativeit(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> 
             offsets = {pool[c]: _rater_actor_bias(seed, "creativeit", pool[c], ids[s_], k) for c in chosen}
             pairs_seen.update({f"{a}/{ids[s_]}": o for a, o in offsets.items()})
             recordings[name] = {"annotators": [pool[c] for c in chosen], "turns": sum(w == s_ for w, _, _ in turns),
-                                "speaking_share": float(speaking[s_].mean()),
-                                "perceived_mean": perceived[s_].mean(axis=0),
-                                "perceived_sd": perceived[s_].std(axis=0),
-                                "expressed_vs_perceived_corr": [np.corrcoef(affect[s_][:, d], perceived[s_][:, d])[0, 1]
-                                                                for d in range(3)]}
+                                "speaking_share": float(speaking[s_].mean()), **_affect_traits(affect[s_], perceived[s_], 3)}
             for ti, task in enumerate(CREATIVEIT_TASKS):
                 traces = np.stack([_annotate(rng, perceived[s_][:, ti], duration, rate, annotators[pool[c]], ti, k,
                                              offsets[pool[c]][ti]) for c in chosen], axis=1)
@@ -949,9 +951,7 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
         offsets = {r: _rater_actor_bias(seed, "recola", r, name, k) for r in RECOLA_RATERS}
         pairs_seen.update({f"{r}/{name}": o[:2] for r, o in offsets.items()})
         recordings[name] = {"gender": gender, "turns": len(mine), "speaking_share": float(talk.mean()),
-                            "perceived_mean": perceived[0].mean(axis=0)[:2], "perceived_sd": perceived[0].std(axis=0)[:2],
-                            "expressed_vs_perceived_corr": [np.corrcoef(affect[0][:, d], perceived[0][:, d])[0, 1]
-                                                            for d in range(2)]}
+                            **_affect_traits(affect[0], perceived[0], 2)}
         for ti, (task, folder) in enumerate((("activation", "arousal"), ("valence", "valence"))):
             traces = np.stack([_annotate(rng, perceived[0][:, ti], duration, rate, raters[r], ti, k, offsets[r][ti])
                                for r in RECOLA_RATERS], axis=1)
