@@ -373,11 +373,15 @@ def _events(rng: np.random.Generator, n: int, k: Knobs) -> np.ndarray:
         if t >= n:
             break
         level = rng.normal(0, k.affect_event_sd, 3)
-    w = max(1, int(round(k.affect_event_ease_s * CONTROL_RATE)))
-    if w > 1:
-        out = signal.fftconvolve(np.pad(out, ((w // 2, w - 1 - w // 2), (0, 0)), mode="edge"),
-                                 np.ones((w, 1)) / w, mode="valid", axes=0)
-    return out
+    return _ease(out, int(round(k.affect_event_ease_s * CONTROL_RATE)))
+
+
+def _ease(steps: np.ndarray, width: int) -> np.ndarray:
+    """Piecewise-constant (n, C) levels eased into each other by a moving average of ``width`` samples."""
+    if width <= 1:
+        return steps
+    return signal.fftconvolve(np.pad(steps, ((width // 2, width - 1 - width // 2), (0, 0)), mode="edge"),
+                              np.ones((width, 1)) / width, mode="valid", axes=0)
 
 
 def _dyad_affect(rng: np.random.Generator, n: int, dispositions: Sequence[np.ndarray],
@@ -398,7 +402,7 @@ def _dyad_affect(rng: np.random.Generator, n: int, dispositions: Sequence[np.nda
         wander = np.stack([_smooth_noise(g, n, sigma) for _ in range(3)], axis=1) @ chol.T
         return mood + k.affect_within_sd * wander + _events(g, n, k) @ chol.T
 
-    u = float(np.clip(k.unseen_affect_share, 0.0, 1.0))
+    u = k.unseen_affect_share          # a share of variance, 0..1 (Knobs checks it)
     seen, unseen = np.empty((2, n, 3)), np.empty((2, n, 3))
     for s in range(2):
         # each part from its own stream, so that turning a knob leaves the other draws alone
@@ -654,8 +658,7 @@ def _motion(rng, duration: float, affect: np.ndarray, speaking: np.ndarray, part
         if tt >= duration:
             break
         level = rng.normal(0, 1, 15) * scale
-    shifts = signal.fftconvolve(np.pad(shifts, ((15, 15), (0, 0)), mode="edge"),
-                                np.ones((31, 1)) / 31, mode="valid", axes=0)
+    shifts = _ease(shifts, 31)
     rest = traits["rest_pose"] + shifts
     open_arms = 15.0 + k.expansiveness_deg * m * D
     cols = [
