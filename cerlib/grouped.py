@@ -27,9 +27,9 @@ import torch
 
 from ._util import progress_enabled
 from .losses import get_loss
-from .metrics import mean_ccc
 from .models import CERMTL, StackedGroup
-from .training import History, _Bank, _is_recording, _items, _prepare, describe_device, pick_device, training_preprocessing
+from .training import (History, _Bank, _is_recording, _items, _prepare, describe_device, pick_device,
+                       _score_predictions, training_preprocessing)
 
 __all__ = ["fit_group"]
 
@@ -57,19 +57,6 @@ def _layout(items, models, modalities_per_member):
         chosen = recording._resolve(mods)
         columns.append([starts[m] + j for m in chosen for j in range(widths[m])])
     return None, sum(widths.values()), columns
-
-
-def _member_scores(tasks, labels, predictions, loss, alpha) -> dict:
-    """The validation row of one member, computed as ``fit``'s scores are."""
-    from .losses import multitask_loss
-
-    per_task = np.atleast_1d(mean_ccc(labels, predictions, how="pooled"))
-    scores = {f"ccc_{t}": float(c) for t, c in zip(tasks, per_task)}
-    scores["mean_ccc"] = float(np.mean(per_task))
-    with torch.no_grad():
-        scores["loss"] = float(multitask_loss(torch.as_tensor(np.concatenate(predictions)),
-                                              torch.as_tensor(np.concatenate(labels)), loss=loss, alpha=alpha))
-    return scores
 
 
 def _weights(alpha, n_tasks, dtype, device):
@@ -275,7 +262,7 @@ def fit_group(
                 if valid_items:
                     preds = [o[j, :, : len(models[i].tasks)].float().numpy() for o in outs]
                     labels = [y[:, task_cols[i]] for y in valid_y]
-                    scores = _member_scores(models[i].tasks, labels, preds, losses[i], alphas[i])
+                    scores = _score_predictions(models[i].tasks, labels, preds, losses[i], alphas[i])
                     row.update({f"valid_{k}": v for k, v in scores.items()})
                     if row["valid_mean_ccc"] > best_score[i]:
                         best_score[i], waited[i] = row["valid_mean_ccc"], 0

@@ -124,6 +124,63 @@ def _gate_rows(weights, gate: int, hidden: int):
     return [w[gate * hidden:(gate + 1) * hidden] for w in weights]
 
 
+def _head_parameters(branch: _Branch) -> list[torch.Tensor]:
+    g = branch.gru
+    return [g.weight_ih_l0, g.bias_ih_l0, g.weight_hh_l0, g.bias_hh_l0,
+            branch.fc.weight, branch.fc.bias, branch.out.weight, branch.out.bias]
+
+
+def _fused_weights(params: Sequence[Sequence[torch.Tensor]], hidden: int) -> list[torch.Tensor]:
+    """The fused matrices from K branches' parameters (``_head_parameters`` each).
+
+    Returns ``[w_ih (3KH, I), b_ih (3KH,), w_hh^T (KH, 3KH), b_hh (3KH,),
+    fc_w^T (KH, KF), fc_b (KF,), out_w^T (KF, K), out_b (K,)]``: gates grouped
+    (all reset rows, then all update rows, then all new rows), each gate's
+    recurrent block block-diagonal over the branches.
+    """
+    w_ih, b_ih, w_hh, b_hh, fc_w, fc_b, out_w, out_b = zip(*params)
+    gates = range(3)
+    return [
+        torch.cat([torch.cat(_gate_rows(w_ih, i, hidden)) for i in gates]),
+        torch.cat([torch.cat(_gate_rows(b_ih, i, hidden)) for i in gates]),
+        torch.cat([torch.block_diag(*_gate_rows(w_hh, i, hidden)) for i in gates]).t(),
+        torch.cat([torch.cat(_gate_rows(b_hh, i, hidden)) for i in gates]),
+        torch.block_diag(*fc_w).t(),
+        torch.cat(fc_b),
+        torch.block_diag(*out_w).t(),
+        torch.cat(out_b),
+    ]
+
+
+_LAYOUTS: dict = {}
+
+
+def _fused_layout(params: Sequence[Sequence[torch.Tensor]], hidden: int):
+    """Where each fused weight's entries come from, built once per shape.
+
+    :func:`_fused_weights` run on *positions* instead of values: every
+    parameter entry is numbered by its place in the flat vector
+    ``[0, branch 0's parameters, branch 1's, ...]`` (slot 0 holds the zero of
+    the block-diagonal's off-diagonal blocks). A step then builds all eight
+    fused weights with one ``index_select`` (one ``index_add`` backward)
+    instead of ~60 slices, cats and block-diagonals.
+    """
+    shapes = tuple(tuple(p.shape) for branch in params for p in branch)
+    key = (shapes, hidden, params[0][0].device)
+    if key not in _LAYOUTS:
+        offset, positions = 1, []
+        for branch in params:
+            row = []
+            for p in branch:
+                row.append(torch.arange(offset, offset + p.numel()).reshape(p.shape))
+                offset += p.numel()
+            positions.append(row)
+        fused = _fused_weights(positions, hidden)
+        index = torch.cat([f.reshape(-1) for f in fused]).to(key[2])
+        _LAYOUTS[key] = index, [f.numel() for f in fused], [tuple(f.shape) for f in fused]
+    return _LAYOUTS[key]
+
+
 def fused_heads(branches: Sequence[_Branch], seq: torch.Tensor) -> torch.Tensor:
     """K task branches (GRU -> Dense -> Dense) run as one network.
 
@@ -134,11 +191,14 @@ def fused_heads(branches: Sequence[_Branch], seq: torch.Tensor) -> torch.Tensor:
     and gradients are those of K separate ``nn.GRU`` (the same sums, in an
     order that differs only by exact zeros). The dense layers likewise. The
     weights stay each branch's own parameters (same ``state_dict``, same
-    parameter count); only the arithmetic is fused. PyTorch's gate order
-    (reset, update, new) and formula are kept::
+    parameter count); only the arithmetic is fused, and the fused matrices
+    are gathered from the parameters in one indexing op (:func:`_fused_layout`).
+    PyTorch's gate order (reset, update, new) and formula are kept::
 
         r = s(W_ir x + b_ir + W_hr h + b_hr),  z = s(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) n + z h
+
+    the last written ``h' = n + z (h - n)``.
 
     Parameters
     ----------
@@ -157,31 +217,25 @@ def fused_heads(branches: Sequence[_Branch], seq: torch.Tensor) -> torch.Tensor:
     >>> bool(torch.allclose(fused_heads(model.branches, seq), separate, atol=1e-6))
     True
     """
-    grus = [b.gru for b in branches]
-    hidden, k = grus[0].hidden_size, len(grus)
-    kh = k * hidden
-    w_ih = torch.cat([torch.cat(_gate_rows([g.weight_ih_l0 for g in grus], i, hidden)) for i in range(3)])
-    b_ih = torch.cat([torch.cat(_gate_rows([g.bias_ih_l0 for g in grus], i, hidden)) for i in range(3)])
-    w_hh = torch.cat([torch.block_diag(*_gate_rows([g.weight_hh_l0 for g in grus], i, hidden))
-                      for i in range(3)])  # (3 K H, K H)
-    b_hh = torch.cat([torch.cat(_gate_rows([g.bias_hh_l0 for g in grus], i, hidden)) for i in range(3)])
-    w_hh_t = w_hh.t()
+    params = [_head_parameters(b) for b in branches]
+    hidden = branches[0].gru.hidden_size
+    kh = len(branches) * hidden
+    index, sizes, shapes = _fused_layout(params, hidden)
+    flat = torch.cat([seq.new_zeros(1)] + [p.reshape(-1) for branch in params for p in branch])
+    w_ih, b_ih, w_hh_t, b_hh, fc_w_t, fc_b, out_w_t, out_b = (
+        f.view(s) for f, s in zip(flat.index_select(0, index).split(sizes), shapes))
     # split/unbind, not gi[:, t] or gi[:, :kh]: the backward of an index or a slice
     # zero-fills the whole tensor each time; split's and unbind's are one cat/stack
-    gi = torch.nn.functional.linear(seq, w_ih, b_ih).split(kh, dim=2)
+    gi = torch.nn.functional.linear(seq, w_ih, b_ih).split([2 * kh, kh], dim=2)
     h = None
-    for gi_r, gi_z, gi_n in zip(*(g.unbind(1) for g in gi)):
-        gh = b_hh.expand(gi_r.shape[0], -1) if h is None else torch.addmm(b_hh, h, w_hh_t)
-        gh_r, gh_z, gh_n = gh.split(kh, dim=1)
-        r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+    for gi_rz, gi_n in zip(*(g.unbind(1) for g in gi)):
+        gh = b_hh.expand(gi_rz.shape[0], -1) if h is None else torch.addmm(b_hh, h, w_hh_t)
+        gh_rz, gh_n = gh.split([2 * kh, kh], dim=1)
+        r, z = torch.sigmoid(gi_rz + gh_rz).split(kh, dim=1)
         n = torch.tanh(gi_n + r * gh_n)
-        h = (1 - z) * n if h is None else (1 - z) * n + z * h
-    fc_w = torch.block_diag(*[b.fc.weight for b in branches])
-    fc_b = torch.cat([b.fc.bias for b in branches])
-    out_w = torch.block_diag(*[b.out.weight for b in branches])
-    out_b = torch.cat([b.out.bias for b in branches])
-    hidden_fc = branches[0].act(torch.addmm(fc_b, h, fc_w.t()))
-    return torch.addmm(out_b, hidden_fc, out_w.t())
+        h = n - z * n if h is None else n + z * (h - n)
+    hidden_fc = branches[0].act(torch.addmm(fc_b, h, fc_w_t))
+    return torch.addmm(out_b, hidden_fc, out_w_t)
 
 
 class CERMTL(nn.Module):
@@ -578,15 +632,15 @@ class StackedGroup(nn.Module):
         n_steps = seq.shape[2]
         kh = s["K"] * s["H"]
         gi = torch.baddbmm(self.b_ih, seq.reshape(M, B * n_steps, s["I"]), self.w_ih)
-        gi = gi.reshape(M, B, n_steps, -1).split(kh, dim=3)  # split/unbind: see fused_heads
+        gi = gi.reshape(M, B, n_steps, -1).split([2 * kh, kh], dim=3)  # split/unbind: see fused_heads
         w_hh = self.w_hh * self.hh_mask
         h = None
-        for gi_r, gi_z, gi_n in zip(*(g.unbind(2) for g in gi)):
+        for gi_ru, gi_n in zip(*(g.unbind(2) for g in gi)):
             gh = self.b_hh.expand(M, B, -1) if h is None else torch.baddbmm(self.b_hh, h, w_hh)
-            gh_r, gh_z, gh_n = gh.split(kh, dim=2)
-            r, u = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+            gh_ru, gh_n = gh.split([2 * kh, kh], dim=2)
+            r, u = torch.sigmoid(gi_ru + gh_ru).split(kh, dim=2)
             n = torch.tanh(gi_n + r * gh_n)
-            h = (1 - u) * n if h is None else (1 - u) * n + u * h
+            h = n - u * n if h is None else n + u * (h - n)  # (1 - u) n + u h, two ops fewer
         hidden = self.act(torch.baddbmm(self.fc_b, h, self.fc_w * self.fc_mask))
         return torch.baddbmm(self.out_b, hidden, self.out_w * self.out_mask)  # (M, B, K)
 

@@ -54,7 +54,7 @@ import io
 import json
 import math
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -492,7 +492,6 @@ def _synth_speech(rng, n: int, sr: int, syllables: list, affect: np.ndarray, tra
         return out
     t = np.arange(n) / sr
     A = _at(affect[:, 0], CONTROL_RATE, t)
-    V = _at(affect[:, 1], CONTROL_RATE, t)
     D = _at(affect[:, 2], CONTROL_RATE, t)
 
     # Pitch: speaker's base, raised with activation; per-syllable accents and a

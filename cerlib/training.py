@@ -796,8 +796,16 @@ def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str =
 
 def _scores(model, xs, labels, loss, alpha, how, device) -> dict:
     predictions = _predict_arrays(model, xs, device, cpu_threads=None)
+    return _score_predictions(model.tasks, labels, predictions, loss, alpha, how)
+
+
+def _score_predictions(tasks, labels, predictions, loss, alpha, how="pooled") -> dict:
+    """One validation row from per-recording predictions: CCC per task, their mean, the loss.
+
+    Shared by ``fit`` and ``fit_group`` so both score a model the same way.
+    """
     per_task = np.atleast_1d(mean_ccc(labels, predictions, how=how))
-    scores = {f"ccc_{t}": float(c) for t, c in zip(model.tasks, per_task)}
+    scores = {f"ccc_{t}": float(c) for t, c in zip(tasks, per_task)}
     scores["mean_ccc"] = float(np.mean(per_task))
     with torch.no_grad():
         scores["loss"] = float(multitask_loss(torch.as_tensor(np.concatenate(predictions)),

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import cerlib.features as F
 from cerlib.features import (
     SPEECH_FEATURE_NAMES,
     Normaliser,

@@ -1,5 +1,4 @@
 """Grouped training equals separate fits: same weights, histories and scores."""
-import copy
 
 import numpy as np
 import pytest
