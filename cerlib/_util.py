@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["progress_enabled", "progress", "atomic_write"]
+__all__ = ["progress_enabled", "progress", "atomic_write", "is_inside"]
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
@@ -37,9 +37,11 @@ def progress(iterable, *, enabled: bool = True, **kw):
 
 
 def atomic_write(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary ``.tmp-*`` file in the same
-    folder, then rename: a reader sees the old file or the complete new one,
-    never half of one. A failed write leaves nothing behind.
+    """Write ``data`` to ``path`` through a hidden temporary file in the same
+    folder (``.<name>.<random>.tmp``: it neither ends in the target's suffix nor
+    shows in a glob for it), then rename: a reader sees the old file or the
+    complete new one, never half of one. A failed write leaves nothing behind;
+    a killed process may leave a ``.tmp`` that readers ignore.
 
     Examples
     --------
@@ -49,7 +51,7 @@ def atomic_write(path, data: bytes) -> Path:
     (b'abc', ['x.bin'])
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=f"-{path.name}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -60,3 +62,15 @@ def atomic_write(path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def is_inside(path, folder) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (symlinks and ``..`` resolved).
+
+    Examples
+    --------
+    >>> is_inside("/data/corpus/out", "/data/corpus"), is_inside("/data/corpus2", "/data/corpus")
+    (True, False)
+    """
+    path, folder = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
+    return path == folder or folder in path.parents

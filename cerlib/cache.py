@@ -229,7 +229,7 @@ def write_entry(path: Path, arrays: dict, meta: dict) -> None:
 
 
 def remove_stale_temporaries(folder: Path, older_than_s: float = _STALE_TMP_S) -> list:
-    """Delete ``.tmp-*`` files a killed write left in ``folder``; returns the paths removed.
+    """Delete ``.*.tmp`` files (:func:`cerlib._util.atomic_write`'s temporaries) a killed write left in ``folder``; returns the paths removed.
 
     Only temporaries older than ``older_than_s`` go: a younger one may belong
     to a write in progress in another process.
@@ -243,7 +243,7 @@ def remove_stale_temporaries(folder: Path, older_than_s: float = _STALE_TMP_S) -
     if not Path(folder).is_dir():
         return removed
     now = time.time()
-    for p in Path(folder).glob(".tmp-*"):
+    for p in Path(folder).glob(".*.tmp"):
         try:
             if now - p.stat().st_mtime > older_than_s:
                 p.unlink()

@@ -246,7 +246,7 @@ def plot_table_heatmap(summary, table: str, *, title: str | None = None):
     options = dict(vmin=-0.2, vmax=0.8, cmap="viridis", cbar=False, linewidths=0.5)
     sns.heatmap(ours.astype(float), annot=labels.values, fmt="", ax=left, annot_kws={"fontsize": 8}, **options)
     sns.heatmap(paper.astype(float), annot=True, fmt=".2f", ax=right, annot_kws={"fontsize": 8}, **options)
-    left.set(title="ours: mean CCC ± std over folds x seeds", xlabel="", ylabel="")
+    left.set(title="ours: mean CCC ± std over draws x folds x seeds", xlabel="", ylabel="")
     right.set(title="paper", xlabel="", ylabel="")
     fig.colorbar(left.collections[0], ax=[left, right], label="CCC", shrink=0.8)
     fig.suptitle(title or f"Table {table}")
@@ -254,12 +254,12 @@ def plot_table_heatmap(summary, table: str, *, title: str | None = None):
 
 
 VERDICT_COLOURS = {"holds": "tab:green", "reversed": "tab:red", "not resolved by this data": "tab:gray",
-                   "no data": "white"}
+                   "too few units": "tab:orange", "no data": "white"}
 
 
 def plot_claims(claims, *, title: str | None = None):
-    """The claims table as a figure: each comparison's mean paired difference with its
-    95 % bootstrap interval, coloured by verdict, and the paper's difference as a cross.
+    """The claims table as a figure: each comparison's mean difference over independent
+    units with its 95 % t interval, coloured by verdict, and the paper's difference as a cross.
 
     Parameters
     ----------
@@ -268,7 +268,7 @@ def plot_claims(claims, *, title: str | None = None):
     Examples
     --------
     >>> import pandas as pd
-    >>> c = pd.DataFrame([dict(claim="MTL > STL", comparison="MTL − STL", pairs=5, mean=0.05, low=0.01,
+    >>> c = pd.DataFrame([dict(claim="MTL > STL", comparison="MTL − STL", units=5, mean=0.05, low=0.01,
     ...       high=0.09, wins=4, paper=0.05, verdict="holds")])
     >>> fig = plot_claims(c)
     """
@@ -282,9 +282,10 @@ def plot_claims(claims, *, title: str | None = None):
         if row.paper == row.paper:
             ax.plot(row.paper, yi, "kx")
     ax.axvline(0, color="k", lw=0.6)
-    ax.set_yticks(y, [f"{c} ({w}/{n})" for c, w, n in zip(claims["comparison"], claims["wins"], claims["pairs"])],
+    ax.set_yticks(y, [f"{c} ({w}/{n})" for c, w, n in zip(claims["comparison"], claims["wins"], claims["units"])],
                   fontsize=8)
-    ax.set_xlabel("mean paired difference in CCC, 95 % bootstrap interval\n(level claim: mean CCC); x: the paper")
+    ax.set_xlabel("mean difference in CCC over independent units (wins/units), 95 % t interval\n"
+                  "(level claim: mean CCC); x: the paper")
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()
                if v in set(claims["verdict"])]
     ax.legend(handles=handles + [plt.Line2D([], [], marker="x", ls="", color="k", label="paper")], fontsize=8,

@@ -88,7 +88,7 @@ def test_entry_with_missing_keys_is_recomputed(tiny, tmp_path, drop):
 def test_stale_temporaries_are_removed(tiny, tmp_path):
     root, c = tiny / "recola", tmp_path / "c"
     load_corpus(root, cache_dir=c, progress=False)
-    stale, fresh = c / "recordings" / ".tmp-killed.npz", c / "recordings" / ".tmp-writing.npz"
+    stale, fresh = c / "recordings" / ".killed.npz.x1.tmp", c / "recordings" / ".writing.npz.x2.tmp"
     stale.write_bytes(b"half")
     fresh.write_bytes(b"half")
     old = time.time() - 2 * 3600

@@ -13,7 +13,8 @@ import torch
 
 import cerlib
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(cerlib.__path__) if not m.name.startswith("_"))
+MODULES = sorted(m.name.removeprefix("cerlib.") for m in pkgutil.walk_packages(cerlib.__path__, "cerlib.")
+                 if not m.name.rsplit(".", 1)[-1].startswith("_"))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,42 @@
+"""Example data wherever cerlib is installed, in the spirit of librosa's ``ex()``.
+
+Examples
+--------
+>>> (example_data() / "creativeit").is_dir()
+True
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["example_data"]
+
+_REPOSITORY_STUBS = Path(__file__).resolve().parent.parent / "data_stubs"
+
+
+def example_data(dataset: str | None = None) -> Path:
+    """The committed synthetic stubs: the repository's ``data_stubs/`` when cerlib runs from a
+    checkout, else the same corpora written once into the user cache (seed 0, small scale).
+
+    Parameters
+    ----------
+    dataset : {"creativeit", "recola"}, optional
+        One dataset's folder; default the folder holding both.
+
+    Examples
+    --------
+    >>> example_data("recola").name
+    'recola'
+    """
+    if dataset is not None and dataset not in ("creativeit", "recola"):
+        raise ValueError(f"dataset must be 'creativeit', 'recola' or None, got {dataset!r}")
+    root = _REPOSITORY_STUBS
+    if not all((root / name / "stub_manifest.json").is_file() for name in ("creativeit", "recola")):
+        from .cache import default_cache_dir
+        from .stubs import STUBS_VERSION, make_stubs
+
+        root = default_cache_dir() / f"stubs-v{STUBS_VERSION}-small-seed0"
+        missing = [n for n in ("creativeit", "recola") if not (root / n / "stub_manifest.json").is_file()]
+        if missing:
+            make_stubs(root, which=missing, scale="small", seed=0)
+    return root / dataset if dataset else root
