@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -51,11 +53,15 @@ def main(argv=None) -> int:
                          "seed": spec["seed"], "setting": spec["modalities"], "loss": spec["loss"], **row})
     pd.DataFrame(rows).to_csv(out / "curves.csv", index=False)
     (out / "run.json").write_text(json.dumps({
-        "command": "python benchmarks/learning_curves.py " + " ".join(argv or []),
+        "command": " ".join(["python benchmarks/learning_curves.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": f"{platform.machine()}, 2-core shared CPU", "seconds": time.perf_counter() - started,
         "schedule": {**schedule, "epochs": args.epochs, "patience": None}, "data": "course-scale stubs, draw 0 (synthetic)"},
         indent=1) + "\n")
-    print(f"wrote {out / 'curves.csv'} ({len(rows)} epoch rows)")
+    shipped = Path(__file__).resolve().parent.parent / "cerlib" / "measured" / "learning-curves"
+    shipped.mkdir(parents=True, exist_ok=True)
+    for name in ("curves.csv", "run.json"):  # what notebook 06 reads, wherever cerlib is installed
+        shutil.copyfile(out / name, shipped / name)
+    print(f"wrote {out / 'curves.csv'} ({len(rows)} epoch rows) and its copy in {shipped}")
     return 0
 
 

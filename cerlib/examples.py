@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["example_data"]
+__all__ = ["example_data", "measured"]
+
+_MEASURED = Path(__file__).resolve().parent / "measured"
 
 _REPOSITORY_STUBS = Path(__file__).resolve().parent.parent / "data_stubs"
 
@@ -40,3 +42,25 @@ def example_data(dataset: str | None = None) -> Path:
         if missing:
             make_stubs(root, which=missing, scale="small", seed=0)
     return root / dataset if dataset else root
+
+
+def measured(name: str) -> Path:
+    """A file of results measured by the repository's benchmarks and shipped with the package
+    (``cerlib/measured/``), so that the notebooks that discuss them run wherever cerlib is
+    installed. The same files, with everything else the run wrote, are in ``benchmarks/results/``.
+
+    Parameters
+    ----------
+    name : str
+        E.g. ``"learning-curves/curves.csv"`` or ``"reproduce-course/claims.csv"``.
+
+    Examples
+    --------
+    >>> measured("learning-curves/curves.csv").is_file()
+    True
+    """
+    path = _MEASURED / name
+    if not path.exists():
+        shipped = sorted(p.relative_to(_MEASURED).as_posix() for p in _MEASURED.rglob("*") if p.is_file())
+        raise FileNotFoundError(f"no measured result {name!r}; cerlib ships {shipped}")
+    return path

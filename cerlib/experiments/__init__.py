@@ -38,8 +38,9 @@ __all__ = ["Spec", "paper_grid", "quick_grid", "course_grid", "merge_specs", "ru
            "QUICK", "COURSE", "DATASET_TASKS", "DATASET_SETTINGS", "DEFAULT_FOLDS", "MODEL_NAMES", "LOSSES",
            "STORE_FORMAT", "RESULT_COLUMNS"]
 from .claims import CLAIMS, FUSION_MARGIN, MIN_UNITS, Claim, claims, t_interval, unit_values  # noqa: E402
-from .report import compare_with_paper, figure2, summarise, table_markdown, write_report  # noqa: E402
+from .report import (compare_with_paper, convergence, figure2, read_results, summarise, table_markdown,  # noqa: E402
+                     write_report)
 from .cli import main_reproduce  # noqa: E402
 
 __all__ += ["CLAIMS", "Claim", "claims", "t_interval", "unit_values", "MIN_UNITS", "FUSION_MARGIN",
-            "compare_with_paper", "figure2", "summarise", "table_markdown", "write_report", "main_reproduce"]
+            "compare_with_paper", "convergence", "figure2", "read_results", "summarise", "table_markdown", "write_report", "main_reproduce"]

@@ -37,7 +37,7 @@ from .sources import resolve
 from .store import Store
 
 __all__ = ["summarise", "compare_with_paper", "table_markdown", "write_report", "figure2", "convergence",
-           "label_synthetic", "CELL"]
+           "label_synthetic", "read_results", "CELL"]
 
 CELL = list(TABLE_COLUMNS[:-1])  # table, dataset, setting, loss, model, n_frames, task
 
@@ -135,6 +135,27 @@ def label_synthetic(df):
         stub = out["synthetic"].astype(bool)
         out.loc[stub, "dataset"] = out.loc[stub, "dataset"].astype(str) + "-stub"
     return out
+
+
+def read_results(path):
+    """A ``results.csv`` written by ``reproduce``, read back as :func:`cerlib.experiments.run_grid`
+    returns it (dataset names without the ``-stub`` label; ``synthetic`` says which rows are stubs).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "results.csv"
+    >>> label_synthetic(pd.DataFrame({"dataset": ["recola"], "n_frames": [20], "synthetic": [True]})).to_csv(path)
+    >>> read_results(path)["dataset"].tolist()
+    ['recola']
+    """
+    df = pd.read_csv(path)
+    if "synthetic" in df:
+        stub = df["synthetic"].astype(bool)
+        df.loc[stub, "dataset"] = df.loc[stub, "dataset"].str.removesuffix("-stub")
+    if "n_frames" in df:
+        df["n_frames"] = df["n_frames"].astype("Int64")
+    return df
 
 
 def convergence(results) -> dict:
