@@ -65,6 +65,15 @@ def _output_file(out: str, data: str) -> Path:
     return path
 
 
+def _output_in(out: Path, name: str, suffix: str) -> Path:
+    """``out/<name><suffix>``, refused unless it stays directly inside ``out`` (a name is a file stem)."""
+    path = out / f"{name}{suffix}"
+    if Path(name).name != name or name in ("", ".", "..") or path.resolve().parent != out.resolve():
+        raise UsageError(f"recording name {name!r} would write {path} outside --out {out}; "
+                         "a recording name must be a plain file stem")
+    return path
+
+
 def _train(args) -> int:
     from .data import load_corpus
     from .training import evaluate, fit, save_model, seed_everything
@@ -155,8 +164,9 @@ def _predict(args) -> int:
             raise UsageError(f"--out {out} is inside the dataset folder {args.data}; cerlib never writes there")
         corpus = load_corpus(args.data, fps=fps, progress=not args.quiet)
         out.mkdir(parents=True, exist_ok=True)
-        for recording in corpus.recordings:
-            _write_trace(out / f"{recording.name}.csv", recording.times, predict(model, recording), model.tasks)
+        paths = [_output_in(out, recording.name, ".csv") for recording in corpus.recordings]  # all before any
+        for recording, path in zip(corpus.recordings, paths):
+            _write_trace(path, recording.times, predict(model, recording), model.tasks)
         print(f"wrote {len(corpus.recordings)} prediction files to {out}")
         return 0
     needs = pre.modalities or ("speech",)

@@ -112,6 +112,16 @@ class _Spec:
     meta: dict
 
 
+def _check_recording_name(name: str, index: Path, n_row: int) -> None:
+    """A recording name is a file stem: it becomes ``audio/<name>.wav`` and an output ``<name>.csv``,
+    so a separator, ``..`` or an absolute path would read or write outside the folders it names."""
+    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+            or name.startswith("~") or Path(name).is_absolute() or name != Path(name).name):
+        raise DatasetError(f"{index}, line {n_row}: recording {name!r} is not a file stem (no '/', '\\', "
+                           f"'..' or absolute path; e.g. s1_i01_A01); a recording name becomes "
+                           f"audio/<recording>.wav and the file names cerlib writes")
+
+
 def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
     import pandas as pd
 
@@ -128,6 +138,7 @@ def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
     seen: dict = {}          # name -> row number; (device, inode) of the audio file -> name
     for n_row, row in enumerate(df.to_dict("records"), start=2):
         name = row["recording"].strip()
+        _check_recording_name(name, index, n_row)
         if name in seen:
             raise DatasetError(f"{index}: recording {name!r} is listed twice (lines {seen[name]} and "
                                f"{n_row}); each recording must appear once, or it could land in both "
