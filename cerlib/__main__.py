@@ -56,12 +56,32 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _output_file(out: str, data: str) -> Path:
-    """Checked before any work: never inside the dataset; its folder is created."""
-    path = Path(out)
-    if _inside(path, Path(data)):
+def _refuse_dataset(out: Path, data: str | None) -> None:
+    from .data import enclosing_dataset
+
+    if data is not None and _inside(out, Path(data)):
         raise UsageError(f"--out {out} is inside the dataset folder {data}; cerlib never writes there")
+    dataset = enclosing_dataset(out)
+    if dataset is not None:
+        raise UsageError(f"--out {out} is inside the dataset folder {dataset}; cerlib never writes there")
+
+
+def _output_file(out: str, data: str | None) -> Path:
+    """Checked before any work: never inside a dataset, not a folder; its folder is created."""
+    path = Path(out)
+    _refuse_dataset(path, data)
+    if path.is_dir():
+        raise UsageError(f"--out {out} is a folder; give the file name of the model to save (e.g. model.pt)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _output_folder(out: str, data: str | None) -> Path:
+    """Checked before any work: never inside a dataset, not an existing file; created."""
+    path = Path(out)
+    _refuse_dataset(path, data)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is an existing file; give a folder for the CSV and PNG files")
     return path
 
 
@@ -151,17 +171,15 @@ def _write_trace(path: Path, times, y_hat, tasks) -> None:
 def _predict(args) -> int:
     from .training import load_model, predict
 
+    if (args.audio is None) == (args.data is None):
+        raise UsageError("give either one recording (AUDIO.wav [--motion FILE.bvh]) or --data CORPUS")
+    out = _output_folder(args.out, args.data)
     model = load_model(args.model, device=args.device)
     pre = model.preprocessing
     fps = args.fps or pre.fps or 60.0
-    out = Path(args.out)
-    if (args.audio is None) == (args.data is None):
-        raise UsageError("give either one recording (AUDIO.wav [--motion FILE.bvh]) or --data CORPUS")
     if args.data is not None:
         from .data import load_corpus
 
-        if _inside(out, Path(args.data)):
-            raise UsageError(f"--out {out} is inside the dataset folder {args.data}; cerlib never writes there")
         corpus = load_corpus(args.data, fps=fps, progress=not args.quiet)
         out.mkdir(parents=True, exist_ok=True)
         paths = [_output_in(out, recording.name, ".csv") for recording in corpus.recordings]  # all before any

@@ -70,7 +70,7 @@ from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, _coverage_s, 
 from .corpus import Corpus, Fold, Recording, _modality_order, assert_speaker_independent
 from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_LAYOUT, CREATIVEIT_TASKS, LABEL_SCALE, RECOLA_LAYOUT,
                       RECOLA_TASKS, _creativeit_specs, _recola_specs, _Spec,
-                      detect_layout)
+                      detect_layout, enclosing_dataset)
 from . import cache as _cache
 from .cache import default_cache_dir
 
@@ -87,6 +87,7 @@ __all__ = [
     "Corpus",
     "load_corpus",
     "detect_layout",
+    "enclosing_dataset",
     "default_cache_dir",
     "read_audio",
     "read_bvh",

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .formats import DatasetError, _require_file
 
-__all__ = ["CREATIVEIT_TASKS", "RECOLA_TASKS", "CREATIVEIT_JOINTS", "detect_layout"]
+__all__ = ["CREATIVEIT_TASKS", "RECOLA_TASKS", "CREATIVEIT_JOINTS", "detect_layout", "enclosing_dataset"]
 
 #: Tasks (label columns) of each corpus, in label order.
 CREATIVEIT_TASKS: tuple[str, ...] = ("activation", "valence", "dominance")
@@ -98,6 +98,43 @@ def detect_layout(path: str | os.PathLike) -> str:
         hint = f" (it holds corpora in {subs}: pass one of those folders)"
     raise DatasetError(f"{path} has neither the CreativeIT nor the RECOLA layout{hint}; expected one of\n"
                        f"{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
+
+
+def _is_dataset(folder: Path) -> bool:
+    return ((folder / "recordings_audio").is_dir() or (folder / "recordings.csv").is_file()
+            or (folder / "mocap").is_dir())
+
+
+def enclosing_dataset(path: str | os.PathLike) -> Path | None:
+    """The dataset folder (either layout) that holds ``path``, or None.
+
+    Used before writing anything: cerlib never writes inside a dataset folder,
+    whether or not the command was given that dataset. ``path`` need not exist.
+
+    Parameters
+    ----------
+    path : path-like
+        A file or folder about to be written (``~`` is expanded).
+
+    Returns
+    -------
+    Path or None
+        The innermost enclosing folder with the CreativeIT or RECOLA layout.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.makedirs("corpus/recordings_audio", exist_ok=True)     # a RECOLA-layout folder
+    >>> enclosing_dataset("corpus/recordings_audio/predictions").name
+    'corpus'
+    >>> enclosing_dataset("/") is None
+    True
+    """
+    path = Path(path).expanduser().resolve()
+    for folder in (path, *path.parents):
+        if folder.is_dir() and _is_dataset(folder):
+            return folder
+    return None
 
 
 @dataclass

@@ -117,3 +117,22 @@ def test_a_crafted_checkpoint_runs_no_code_from_the_cli(tmp_path):
                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert run.returncode == 2 and "evil.pt" in run.stderr
     assert not marker.exists()
+
+
+def test_predict_one_recording_never_writes_into_a_dataset_nor_over_a_file(tmp_path, capsys, speech_model):
+    corpus = tmp_path / "recola"
+    shutil.copytree(RECOLA / "recordings_audio", corpus / "recordings_audio")
+    wav = next((corpus / "recordings_audio").glob("*.wav"))
+    before = sorted(corpus.rglob("*"))
+    for out in (corpus / "recordings_audio", corpus / "new" / "sub"):
+        assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"inside the dataset folder {corpus}" in err and err.count("\n") == 1
+    assert sorted(corpus.rglob("*")) == before
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(taken), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is an existing file" in err and "Traceback" not in err and taken.read_text() == "mine"
+    assert main(["train", str(RECOLA), "--epochs", "1", "--quiet", "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
