@@ -626,10 +626,20 @@ def fit(
     stride = _whole(stride, "stride")
     if n_frames != model.n_frames:
         raise ValueError(f"n_frames={n_frames} but the model was built for n_frames={model.n_frames}")
+    if stride < 1:
+        raise ValueError(f"stride must be a whole number >= 1 (frames between images), got {stride}")
+    epochs, batch_size = _whole(epochs, "epochs"), _whole(batch_size, "batch_size")
     if epochs < 1 or batch_size < 2:
         raise ValueError(f"need epochs >= 1 and batch_size >= 2 (correlation needs pairs), got {epochs}, {batch_size}")
     if patience is not None and patience < 0:
         raise ValueError(f"patience must be >= 0 or None, got {patience}")
+    if frames_per_epoch is not None:
+        frames_per_epoch = _whole(frames_per_epoch, "frames_per_epoch")
+        if frames_per_epoch < 2:
+            raise ValueError(f"frames_per_epoch must be None (every frame) or a whole number >= 2 (a batch needs "
+                             f"pairs of frames), got {frames_per_epoch}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite learning rate (the paper: 5e-5), got {lr!r}")
     dev = pick_device(device)
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
 
@@ -889,4 +899,32 @@ def load_model(path, device: str | torch.device | None = None) -> torch.nn.Modul
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path}: damaged cerlib model file ({type(err).__name__}: "
                               f"{str(err).splitlines()[0][:200]})") from None
+    _check_consistent(path, model, model.preprocessing)
     return model.to(pick_device(device)).eval()
+
+
+def _check_consistent(path: Path, model: torch.nn.Module, pre: Preprocessing) -> None:
+    """A checkpoint whose parts disagree was edited or damaged: refuse it before it predicts nonsense."""
+    def bad(what: str):
+        raise CheckpointError(f"{path}: inconsistent cerlib model file: {what}; the file was edited or damaged")
+
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad(f"weights {name!r} hold {int((~torch.isfinite(tensor)).sum())} NaN or infinite value(s)")
+    if pre.n_frames != model.n_frames:
+        bad(f"preprocessing.n_frames is {pre.n_frames!r} but the model was built for n_frames={model.n_frames}")
+    if isinstance(pre.stride, bool) or not isinstance(pre.stride, int) or pre.stride < 1:
+        bad(f"preprocessing.stride is {pre.stride!r}, expected a whole number >= 1")
+    if tuple(pre.tasks) != tuple(model.tasks):
+        bad(f"preprocessing.tasks {list(pre.tasks)} differ from the model's tasks {list(model.tasks)}")
+    if pre.normalise not in NORMALISE_MODES + (None,):
+        bad(f"preprocessing.normalise is {pre.normalise!r}, expected one of {list(NORMALISE_MODES)} or None")
+    if pre.normalise == "global" and pre.normaliser is None:
+        bad("preprocessing.normalise is 'global' but no normaliser (training statistics) is stored")
+    width = getattr(model, "n_features", None)
+    if pre.normaliser is not None and width is not None and pre.normaliser.mean.size != width:
+        bad(f"the normaliser has {pre.normaliser.mean.size} columns but the model takes {width} features")
+    if pre.feature_names is not None and width is not None and len(pre.feature_names) != width:
+        bad(f"preprocessing.feature_names has {len(pre.feature_names)} names but the model takes {width} features")
+    if pre.fps is not None and not (isinstance(pre.fps, (int, float)) and math.isfinite(pre.fps) and pre.fps > 0):
+        bad(f"preprocessing.fps is {pre.fps!r}, expected a positive frame rate")
