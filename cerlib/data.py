@@ -409,7 +409,7 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
     >>> rec.features["speech"].shape[1], rec.features["motion"].shape[1], rec.labels.shape[1]  # doctest: +SKIP
     (39, 24, 3)
     """
-    root = Path(path)
+    root = Path(path).expanduser()
     kind = detect_layout(root)
     fps = float(fps)
     if not fps > 0:

@@ -84,7 +84,13 @@ def detect_layout(path: str | os.PathLike) -> str:
     >>> detect_layout("data_stubs/recola")   # doctest: +SKIP
     'recola'
     """
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_file():
+        raise DatasetError(f"{path} is a file ({path.suffix or 'no suffix'}), not a dataset folder: give the "
+                           f"folder that holds a corpus"
+                           + (" (a single recording is predicted with: cerlib predict AUDIO.wav --model ...)"
+                              if path.suffix.lower() == ".wav" else "")
+                           + f"\n{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
     if not path.is_dir():
         raise DatasetError(f"dataset folder {path} does not exist\n{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
     if (path / "recordings_audio").is_dir():
@@ -96,7 +102,7 @@ def detect_layout(path: str | os.PathLike) -> str:
             ((p / "recordings_audio").is_dir() or (p / "recordings.csv").is_file())]
     if subs:
         hint = f" (it holds corpora in {subs}: pass one of those folders)"
-    raise DatasetError(f"{path} has neither the CreativeIT nor the RECOLA layout{hint}; expected one of\n"
+    raise DatasetError(f"{path} has neither the CreativeIT nor the RECOLA layout{hint}.\nExpected one of:\n"
                        f"{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
 
 
@@ -171,6 +177,9 @@ def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
     if not need <= set(df.columns):
         raise DatasetError(f"{index}: header must include {sorted(need)} "
                            f"(found {list(df.columns)})\n{CREATIVEIT_LAYOUT}")
+    if df.empty:
+        raise DatasetError(f"{index} lists no recordings: it has a header and no rows; add one row per "
+                           f"recording (recording,session,improvisation,actor,partner)\n{CREATIVEIT_LAYOUT}")
     specs = []
     seen: dict = {}          # name -> row number; (device, inode) of the audio file -> name
     for n_row, row in enumerate(df.to_dict("records"), start=2):

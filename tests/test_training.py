@@ -520,3 +520,22 @@ def test_a_tampered_checkpoint_is_refused_naming_the_file(tmp_path, how):
     torch.save(payload, tmp_path / "edited.pt")
     with pytest.raises(CheckpointError, match=rf"edited\.pt: inconsistent cerlib model file: {match}"):
         load_model(tmp_path / "edited.pt", device="cpu")
+
+
+def test_the_progress_bar_shows_the_loss_of_the_epoch_it_counts(monkeypatch):
+    """Catches: the bar redrawing before the postfix is set, so that it shows the previous epoch's loss."""
+    import io
+
+    from tqdm import tqdm
+
+    from cerlib import training
+
+    stream = io.StringIO()
+    monkeypatch.setattr(training, "_epoch_bar", lambda progress, epochs, model, loss_name: tqdm(
+        total=epochs, file=stream, mininterval=0, miniters=1, ascii=True))
+    seed_everything(0)
+    history = fit(CERMTL(n_features=4, tasks=("a", "b")), make(0, T=300), epochs=3, lr=1e-2, device="cpu")
+    screens = [s for s in stream.getvalue().split("\r") if "/3" in s]
+    for row in history.epochs:
+        shown = [s for s in screens if f"{row['epoch']}/3" in s]
+        assert shown and all(f"loss={row['train_loss']:.3f}" in s for s in shown), (row, shown)
