@@ -484,8 +484,8 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
     import pandas as pd
 
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+    try:   # utf-8-sig: a byte-order mark, as Excel writes, is not part of the first column's name
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
             header = f.readline()
     except OSError as err:
         raise DatasetError(f"cannot read ratings file {path}: {err}") from err
@@ -496,11 +496,20 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
             f"ratings file {path}: expected a header 'time{sep}<rater>{sep}...' (time in seconds, "
             f"then one column per rater), got {header.strip()!r}")
     try:
-        df = pd.read_csv(path, sep=sep, dtype=np.float64, skipinitialspace=True)
+        df = pd.read_csv(path, sep=sep, header=None, skiprows=1, dtype=np.float64, skipinitialspace=True,
+                         encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame(np.empty((0, len(cols))))
     except Exception as err:
         raise DatasetError(f"ratings file {path}: unreadable or non-numeric values ({err}); "
                            f"expected numbers under the header {header.strip()!r}") from err
+    if df.shape[1] > len(cols):
+        raise DatasetError(f"ratings file {path}: the header names {len(cols)} columns ({header.strip()!r}) but "
+                           f"the rows hold {df.shape[1]} values: a rater name is missing from the header "
+                           f"(expected time then one name per rater column)")
     values = df.to_numpy(dtype=np.float64)
+    if values.shape[1] < len(cols):   # rows shorter than the header: the missing cells are empty
+        values = np.hstack([values, np.full((len(values), len(cols) - values.shape[1]), np.nan)])
     return values[:, 0], values[:, 1:], cols[1:]
 
 

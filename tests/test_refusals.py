@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cerlib.data import DatasetError, load_corpus
+from cerlib.data import DatasetError, DatasetWarning, load_corpus, read_ratings
 
 
 def load(path, **kw):
@@ -48,3 +48,24 @@ def test_every_output_file_of_predict_data_stays_inside_out(tmp_path):
     for name in ("../pwn", str(tmp_path / "labels"), "a/b", "..", ""):
         with pytest.raises(UsageError, match="outside --out"):
             _output_in(out, name, ".csv")
+
+
+def test_a_ratings_file_with_a_byte_order_mark_is_read(tiny):
+    """Excel writes UTF-8 CSV files with a byte-order mark before 'time'."""
+    import numpy as np
+
+    path = tiny / "recola" / "ratings_individual" / "valence" / "train_2.csv"
+    before = load(tiny / "recola")["train_2"].labels
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    np.testing.assert_array_equal(load(tiny / "recola")["train_2"].labels, before)
+    assert read_ratings(path)[2][0] == "FM1"
+
+
+def test_a_ratings_header_that_lost_a_rater_name_says_so(tiny):
+    path = tiny / "recola" / "ratings_individual" / "arousal" / "train_1.csv"
+    lines = path.read_text().splitlines()
+    lines[0] = ";".join(lines[0].split(";")[:-1])          # the last rater's name is gone
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=r"train_1\.csv: the header names 6 columns .* but the rows hold 7 "
+                                           r"values: a rater name is missing from the header"):
+        load(tiny / "recola")
