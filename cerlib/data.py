@@ -191,7 +191,9 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
     periods = [1.0 / fps]
 
     try:
-        wave, wsr = read_audio(spec.primary["audio"], sr)
+        problems: list[str] = []
+        wave, wsr = read_audio(spec.primary["audio"], sr, problems=problems)
+        messages += [f"recording {spec.name!r}: {m}" for m in problems]
     except DatasetError as err:
         raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
     speech = _features.speech_features(wave, wsr, fps)

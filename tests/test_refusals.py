@@ -69,3 +69,51 @@ def test_a_ratings_header_that_lost_a_rater_name_says_so(tiny):
     with pytest.raises(DatasetError, match=r"train_1\.csv: the header names 6 columns .* but the rows hold 7 "
                                            r"values: a rater name is missing from the header"):
         load(tiny / "recola")
+
+
+def _edit_wav(path, fn):
+    import soundfile as sf
+
+    wave, sr = sf.read(path, dtype="float32")
+    sf.write(path, fn(wave), sr, subtype="FLOAT")
+
+
+def test_a_wav_with_a_dc_offset_warns_naming_the_file_and_the_warning_survives_the_cache(tiny, tmp_path):
+    path = tiny / "recola" / "recordings_audio" / "train_2.wav"
+    _edit_wav(path, lambda w: w + 0.3)
+    for _ in range(2):     # computed, then read from the cache: the warning is given both times
+        with pytest.warns(DatasetWarning, match=r"train_2\.wav has a DC offset of \+0\.30"):
+            load(tiny / "recola", cache_dir=tmp_path / "cache")
+
+
+def test_stereo_channels_that_cancel_warn_naming_the_file(tiny):
+    import numpy as np
+
+    path = tiny / "recola" / "recordings_audio" / "dev_1.wav"
+    _edit_wav(path, lambda w: np.stack([w, -w], axis=1))
+    with pytest.warns(DatasetWarning, match=r"dev_1\.wav: its 2 channels cancel when mixed to mono"):
+        load(tiny / "recola")
+
+
+def test_clean_and_ordinary_stereo_audio_gives_no_audio_warning(tiny):
+    import warnings
+
+    import numpy as np
+
+    path = tiny / "recola" / "recordings_audio" / "dev_1.wav"
+    _edit_wav(path, lambda w: np.stack([w, 0.5 * w + 0.01 * np.sin(np.arange(len(w)))], axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DatasetWarning)
+        load(tiny / "recola")
+
+
+def test_arff_rows_missing_their_last_values_are_refused_by_line(tiny):
+    path = tiny / "recola" / "features_video_geometric" / "train_3.arff"
+    lines = path.read_text().splitlines()
+    i = next(n for n, l in enumerate(lines) if l.strip().lower() == "@data") + 1 + 20
+    n_values = len(lines[i].split(","))
+    lines[i] = ",".join(lines[i].split(",")[:-3])
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=rf"train_3\.arff: data row at line {i + 1} has {n_values - 3} values, "
+                                           rf"expected {n_values}"):
+        load(tiny / "recola")
