@@ -107,8 +107,9 @@ def detect_layout(path: str | os.PathLike) -> str:
 
 
 def _is_dataset(folder: Path) -> bool:
+    """A folder with either layout's index or signal folders (a lone ``mocap/`` is not enough)."""
     return ((folder / "recordings_audio").is_dir() or (folder / "recordings.csv").is_file()
-            or (folder / "mocap").is_dir())
+            or ((folder / "mocap").is_dir() and (folder / "audio").is_dir()))
 
 
 def enclosing_dataset(path: str | os.PathLike) -> Path | None:

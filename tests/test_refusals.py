@@ -117,3 +117,13 @@ def test_arff_rows_missing_their_last_values_are_refused_by_line(tiny):
     with pytest.raises(DatasetError, match=rf"train_3\.arff: data row at line {i + 1} has {n_values - 3} values, "
                                            rf"expected {n_values}"):
         load(tiny / "recola")
+
+
+def test_enclosing_dataset_finds_either_layout_and_not_an_ordinary_folder(tiny, tmp_path):
+    from cerlib.data import enclosing_dataset
+
+    assert enclosing_dataset(tiny / "recola" / "recordings_audio" / "new" / "x.csv") == (tiny / "recola").resolve()
+    assert enclosing_dataset(tiny / "creativeit" / "annotations") == (tiny / "creativeit").resolve()
+    assert enclosing_dataset(tiny) is None and enclosing_dataset(tmp_path / "out") is None
+    (tmp_path / "project" / "mocap").mkdir(parents=True)     # a folder that merely holds a mocap/ folder
+    assert enclosing_dataset(tmp_path / "project" / "predictions") is None
