@@ -71,7 +71,7 @@ def _require_file(path: Path, what: str, recording: str | None, layout: str) -> 
     return path
 
 
-#: A mean sample value beyond this (full scale 1) is a DC offset worth a warning (the stubs: below 0.004).
+#: A mean sample value beyond this (full scale 1) is a DC offset worth a warning (no stub recording warns).
 DC_OFFSET_LIMIT = 0.05
 #: Mixing stereo to mono that keeps less than this share of the channels' RMS: the channels cancel.
 CANCEL_RATIO = 0.1

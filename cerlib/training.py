@@ -828,8 +828,9 @@ def save_model(model: torch.nn.Module, path) -> Path:
     """Save a model as one file: weights, architecture, :class:`Preprocessing`,
     format and cerlib versions, and ``model.trained_on`` when it is set (a
     plain dict describing the training data, e.g. ``{"corpus": "recola",
-    "synthetic": True}``; ``load_model`` restores it). Written atomically (a temporary file in the
-    same folder, then renamed), so a crash never leaves half a model.
+    "synthetic": True}``; :func:`load_model` restores it). Written atomically
+    (a temporary file in the same folder, then renamed), so a crash never
+    leaves half a model.
 
     Returns
     -------

@@ -468,8 +468,10 @@ def test_save_is_atomic_and_refuses_a_missing_folder(tmp_path, monkeypatch):
         save_model(model, tmp_path / "nope" / "m.pt")
 
 
-@pytest.mark.parametrize("value, match", [(0, "frames_per_epoch must be None"), (-5, "frames_per_epoch must be None"),
-                                          (1, "frames_per_epoch must be None"), (2.5, "frames_per_epoch must be a whole")])
+@pytest.mark.parametrize("value, match", [(0, "frames_per_epoch must be None"),
+                                          (-5, "frames_per_epoch must be None"),
+                                          (1, "frames_per_epoch must be None"),
+                                          (2.5, "frames_per_epoch must be a whole")])
 def test_frames_per_epoch_that_trains_nothing_is_refused(value, match):
     """Catches: frames_per_epoch=0 training nothing and reporting a loss of 0.0 every epoch."""
     model = CERMTL(n_features=4, tasks=("a", "b"))
