@@ -818,7 +818,9 @@ def _foreign_files(root: Path, corpus: str) -> list[str]:
     foreign = []
     for name in _GENERATED[corpus]:
         top = root / name
-        if top.is_dir() and not top.is_symlink():
+        if top.is_symlink():        # make_stubs never writes links: a user's, pointing at their own files
+            foreign.append(name)
+        elif top.is_dir():
             for p in sorted(top.rglob("*")):
                 rel = p.relative_to(root).as_posix()
                 if p.is_symlink() or not _GENERATED_FILES[corpus].fullmatch(rel):

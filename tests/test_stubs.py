@@ -543,3 +543,15 @@ def test_make_stubs_command_errors_are_one_line(tmp_path, capsys, knob, match):
     if "share" in knob:    # --debug shows the traceback
         with pytest.raises(ValueError, match=match):
             main_make_stubs([str(tmp_path / "s"), "--which", "recola", "--quiet", "--set", knob, "--debug"])
+
+
+def test_a_generated_subfolder_that_is_a_link_to_the_users_files_is_left_alone(tmp_path):
+    root = tmp_path / "stubs"
+    knobs = dict(recola_train=1, recola_dev=1, recola_duration_s=3.0)
+    make_stubs(root, which="recola", seed=1, **knobs)
+    mine = tmp_path / "my_audio"
+    (root / "recola" / "recordings_audio").rename(mine)
+    (root / "recola" / "recordings_audio").symlink_to(mine, target_is_directory=True)
+    with pytest.raises(FileExistsError, match=r"recordings_audio and|: recordings_audio;"):
+        make_stubs(root, which="recola", seed=2, **knobs)
+    assert (root / "recola" / "recordings_audio").is_symlink() and len(list(mine.glob("*.wav"))) == 2
