@@ -56,13 +56,71 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _output_file(out: str, data: str) -> Path:
-    """Checked before any work: never inside the dataset; its folder is created."""
-    path = Path(out)
-    if _inside(path, Path(data)):
+def _refuse_dataset(out: Path, data: str | None) -> None:
+    from .data import enclosing_dataset
+
+    if data is not None and _inside(out, Path(data)):
         raise UsageError(f"--out {out} is inside the dataset folder {data}; cerlib never writes there")
+    dataset = enclosing_dataset(out)
+    if dataset is not None:
+        raise UsageError(f"--out {out} is inside the dataset folder {dataset}; cerlib never writes there")
+
+
+def _output_file(out: str, data: str | None) -> Path:
+    """Checked before any work: never inside a dataset, not a folder; its folder is created."""
+    path = Path(out)
+    _refuse_dataset(path, data)
+    if path.is_dir():
+        raise UsageError(f"--out {out} is a folder; give the file name of the model to save (e.g. model.pt)")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _output_folder(out: str, data: str | None) -> Path:
+    """Checked before any work: never inside a dataset, not an existing file; created."""
+    path = Path(out)
+    _refuse_dataset(path, data)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is an existing file; give a folder for the CSV and PNG files")
+    return path
+
+
+def _output_in(out: Path, name: str, suffix: str) -> Path:
+    """``out/<name><suffix>``, refused unless it stays directly inside ``out`` (a name is a file stem)."""
+    path = out / f"{name}{suffix}"
+    if Path(name).name != name or name in ("", ".", "..") or path.resolve().parent != out.resolve():
+        raise UsageError(f"recording name {name!r} would write {path} outside --out {out}; "
+                         "a recording name must be a plain file stem")
+    return path
+
+
+def _device(name: str | None):
+    """--device checked before any work: a name torch knows, on hardware this machine has."""
+    from .training import pick_device
+
+    try:
+        return pick_device(name)
+    except RuntimeError as err:
+        if name is None:
+            raise
+        if "Expected one of" in str(err):
+            raise UsageError(f"--device {name}: not a device name torch knows; use cpu, cuda, cuda:N or mps, "
+                             "or leave --device out to let cerlib choose") from None
+        raise UsageError(f"--device {name}: {err}; use --device cpu, or leave --device out to let cerlib "
+                         "choose") from None
+
+
+def _stub_description(folder: Path) -> dict:
+    """What a model's training data was: the corpus and whether make_stubs wrote it (its stub_manifest.json)."""
+    import json
+
+    try:
+        info = json.loads((folder / "stub_manifest.json").read_text())
+    except (OSError, ValueError):
+        info = None
+    if not isinstance(info, dict) or info.get("generator") != "cerlib.stubs.make_stubs":
+        return {"synthetic": False}
+    return {"synthetic": True, "stub_scale": str(info.get("scale")), "stub_seed": info.get("seed")}
 
 
 def _train(args) -> int:
@@ -70,6 +128,7 @@ def _train(args) -> int:
     from .training import evaluate, fit, save_model, seed_everything
 
     out = _output_file(args.out, args.data) if args.out else None
+    _device(args.device)
     corpus = load_corpus(args.data, fps=args.fps, progress=not args.quiet)
     folds = corpus.folds()
     if not 0 <= args.fold < len(folds):
@@ -87,6 +146,7 @@ def _train(args) -> int:
     scores = evaluate(model, fold.test, loss=args.loss)
     print(f"test ({fold.name}): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k != "loss"))
     if out is not None:
+        model.trained_on = {"corpus": corpus.name, **_stub_description(Path(args.data))}
         save_model(model, out)
         print(f"saved {out}")
     return 0
@@ -132,31 +192,42 @@ def recording_from_files(audio, motion=None, *, fps: float, name: str | None = N
                      feature_names=names)
 
 
-def _write_trace(path: Path, times, y_hat, tasks) -> None:
+def _write_trace(path: Path, times, y_hat, tasks, note: str | None = None) -> None:
+    """``time,<task>,...`` rows; a ``# note`` line first when there is one (pandas: ``comment="#"``)."""
     import numpy as np
 
+    header = "time," + ",".join(tasks)
     np.savetxt(path, np.column_stack([times, y_hat]), delimiter=",", fmt="%.6f",
-               header="time," + ",".join(tasks), comments="")
+               header=f"# {note}\n{header}" if note else header, comments="")
+
+
+def _synthetic_note(model) -> str | None:
+    """A warning for traces of real recordings predicted by a model trained on the synthetic stubs."""
+    trained_on = getattr(model, "trained_on", None) or {}
+    if not trained_on.get("synthetic"):
+        return None
+    return (f"model trained on synthetic stub data ({trained_on.get('corpus', 'a stub corpus')}, "
+            "cerlib make-stubs), not on real recordings: this trace is not an emotion estimate")
 
 
 def _predict(args) -> int:
     from .training import load_model, predict
 
+    if (args.audio is None) == (args.data is None):
+        raise UsageError("give either one recording (AUDIO.wav [--motion FILE.bvh]) or --data CORPUS")
+    out = _output_folder(args.out, args.data)
+    _device(args.device)
     model = load_model(args.model, device=args.device)
     pre = model.preprocessing
     fps = args.fps or pre.fps or 60.0
-    out = Path(args.out)
-    if (args.audio is None) == (args.data is None):
-        raise UsageError("give either one recording (AUDIO.wav [--motion FILE.bvh]) or --data CORPUS")
     if args.data is not None:
         from .data import load_corpus
 
-        if _inside(out, Path(args.data)):
-            raise UsageError(f"--out {out} is inside the dataset folder {args.data}; cerlib never writes there")
         corpus = load_corpus(args.data, fps=fps, progress=not args.quiet)
         out.mkdir(parents=True, exist_ok=True)
-        for recording in corpus.recordings:
-            _write_trace(out / f"{recording.name}.csv", recording.times, predict(model, recording), model.tasks)
+        paths = [_output_in(out, recording.name, ".csv") for recording in corpus.recordings]  # all before any
+        for recording, path in zip(corpus.recordings, paths):
+            _write_trace(path, recording.times, predict(model, recording), model.tasks)
         print(f"wrote {len(corpus.recordings)} prediction files to {out}")
         return 0
     needs = pre.modalities or ("speech",)
@@ -170,15 +241,21 @@ def _predict(args) -> int:
     y_hat = predict(model, recording)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / f"{recording.name}.csv"
-    _write_trace(csv, recording.times, y_hat, model.tasks)
+    note = _synthetic_note(model)
+    _write_trace(csv, recording.times, y_hat, model.tasks, note)
     import matplotlib
 
     matplotlib.use("Agg")
     from .plots import plot_prediction
 
-    fig = plot_prediction(recording.times, y_hat, model.tasks, title=f"{recording.name} ({model.name})")
+    title = f"{recording.name} ({model.name})"
+    if note:
+        title += "\nmodel trained on synthetic stubs, not real data: not an emotion estimate"
+    fig = plot_prediction(recording.times, y_hat, model.tasks, title=title)
     fig.savefig(out / f"{recording.name}.png", dpi=120)
     print(f"wrote {csv} and {recording.name}.png ({len(y_hat)} frames at {fps:g} fps)")
+    if note:
+        print(f"note: {note}")
     return 0
 
 
@@ -188,54 +265,106 @@ def _reproduce(argv) -> int:
     return main_reproduce(argv)
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _whole_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default, except where there is none to show."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+_DESCRIPTION = ("The course's work from a shell: summarise a corpus, write the synthetic corpora, "
+                "train on one fold, predict new recordings, reproduce the paper's tables.")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cerlib", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="cerlib", description=_DESCRIPTION)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
+    device = ("cpu, cuda, cuda:N or mps (default: CUDA if there is a GPU, then Apple's MPS, then the CPU; "
+              "or $CERLIB_DEVICE)")
 
-    p = sub.add_parser("info", help="summarise a corpus and its folds", parents=[common])
-    p.add_argument("data")
-    p.add_argument("--fps", type=float, default=60.0)
+    p = sub.add_parser("info", help="summarise a corpus and its folds", parents=[common], formatter_class=_Help,
+                       description="Load a corpus (CreativeIT or RECOLA layout) and print its recordings, "
+                                   "speakers and speaker-independent folds.")
+    p.add_argument("data", help="a dataset folder, e.g. data_stubs/creativeit")
+    p.add_argument("--fps", type=_positive, default=60.0, help="frame rate of the features and labels (frames/s)")
     p.set_defaults(run=_info)
 
     sub.add_parser("make-stubs", help="write the synthetic corpora (make-stubs --help for its options)")
     sub.add_parser("reproduce", help="the paper's Tables I-V and Figure 2 (reproduce --help for its options)")
 
-    p = sub.add_parser("train", help="train on one fold, report test CCC, optionally save", parents=[common])
-    p.add_argument("data")
-    p.add_argument("--fold", type=int, default=0)
-    p.add_argument("--model", default="cer-mtl", choices=["cer-mtl", "cer-stl", "pure-cnn"])
+    p = sub.add_parser("train", help="train on one fold, report test CCC, optionally save", parents=[common],
+                       formatter_class=_Help,
+                       description="Train a model on one speaker-independent fold of a corpus, early-stop on "
+                                   "its validation speakers, print the test speakers' CCC per task.")
+    p.add_argument("data", help="a dataset folder, e.g. data_stubs/recola")
+    p.add_argument("--fold", type=int, default=0, help="which fold (cerlib info lists them)")
+    p.add_argument("--model", default="cer-mtl", choices=["cer-mtl", "cer-stl", "pure-cnn"],
+                   help="CER-MTL (every task), CER-STL (one task, see --task) or the Pure CNN baseline")
     p.add_argument("--task", default="activation", help="the task of a CER-STL model")
     p.add_argument("--reading", default="literal", choices=["literal", "table-v"],
                    help="CER-MTL's layer reading: 6,235 (literal) or 5,615 parameters (table-v)")
-    p.add_argument("--modalities", nargs="*", help="e.g. speech motion (default: all)")
-    p.add_argument("--loss", default="ccc", choices=["ccc", "pcc", "mse"])
-    p.add_argument("--normalise", default="global", choices=["global", "recording", "speaker"])
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--patience", type=int, default=20)
-    p.add_argument("--n-frames", type=int, default=20)
-    p.add_argument("--stride", type=int, default=10)
-    p.add_argument("--fps", type=float, default=60.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device")
-    p.add_argument("--out", help="save the trained model here (its folder is created)")
+    p.add_argument("--modalities", nargs="*",
+                   help="modalities to fuse, e.g. speech motion (default: all the corpus has)")
+    p.add_argument("--loss", default="ccc", choices=["ccc", "pcc", "mse"], help="per-task training loss")
+    p.add_argument("--normalise", default="global", choices=["global", "recording", "speaker"],
+                   help="z-scores from the training data (global), or per recording / per speaker")
+    p.add_argument("--epochs", type=_whole_at_least(1), default=100, help="most epochs to train")
+    p.add_argument("--batch-size", type=_whole_at_least(2), default=256, help="feature images per batch")
+    p.add_argument("--lr", type=_positive, default=5e-5, help="Adam's learning rate")
+    p.add_argument("--patience", type=_whole_at_least(0), default=20,
+                   help="stop after this many epochs without a better validation CCC")
+    p.add_argument("--n-frames", type=_whole_at_least(2), default=20, help="frames per feature image (N, even)")
+    p.add_argument("--stride", type=_whole_at_least(1), default=10, help="frames between an image's columns")
+    p.add_argument("--fps", type=_positive, default=60.0, help="frame rate of the features and labels (frames/s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order")
+    p.add_argument("--device", help=device)
+    p.add_argument("--out", help="save the trained model to this file (its folder is created)")
     p.set_defaults(run=_train)
 
     p = sub.add_parser("predict", help="the trace of a new recording, or of every recording of a corpus",
-                       parents=[common])
+                       parents=[common], formatter_class=_Help,
+                       description="Predict the emotion trace of one new recording (a CSV and a PNG) or of "
+                                   "every recording of a corpus (one CSV each), written into --out.")
     p.add_argument("audio", nargs="?", help="a wav file of one recording outside any corpus")
     p.add_argument("--motion", help="its BVH motion capture (for a model trained on motion)")
-    p.add_argument("--data", help="a corpus folder instead: one CSV per recording")
-    p.add_argument("--model", required=True, help="a model saved by `train --out` or save_model")
-    p.add_argument("--out", required=True, help="folder for the CSV (and PNG) files")
-    p.add_argument("--fps", type=float, help="frame rate (default: the model's)")
-    p.add_argument("--device")
+    p.add_argument("--data", help="a corpus folder instead of AUDIO: one CSV per recording")
+    p.add_argument("--model", required=True, help="a model file saved by 'cerlib train --out' or save_model")
+    p.add_argument("--out", required=True,
+                   help="folder for the CSV (and PNG) files; created; never inside a dataset folder")
+    p.add_argument("--fps", type=_positive, help="frame rate of the trace (default: the model's)")
+    p.add_argument("--device", help=device)
     p.set_defaults(run=_predict)
     return parser
+
+
+_PATHS = ("data", "out", "model", "audio", "motion")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["reproduce"]:  # the experiment grid owns its options (experiments.main_reproduce)
         return _reproduce(argv[1:])
     args = _parser().parse_args(argv)
+    for name in _PATHS:   # "~" in --out=~/x or a quoted path is not expanded by the shell
+        if isinstance(getattr(args, name, None), str):
+            setattr(args, name, str(Path(getattr(args, name)).expanduser()))
     from .data import DatasetError
     from .training import CheckpointError
 
@@ -253,9 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DatasetError, CheckpointError, ValueError, FileNotFoundError) as err:
         if args.debug:
             raise
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"cerlib {args.command}: error: {message}", file=sys.stderr)
+        print(f"cerlib {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of an error message (a layout listing after it is left out; --debug shows it)."""
+    text = str(err).strip()
+    return " ".join(text.splitlines()[0].split()) if text else type(err).__name__
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ only when a file's size or modification time changes (:class:`Digests`), so a
 warm load reads no source file. Files are written to a temporary name in the
 cache folder and renamed (atomic); temporaries left by a killed write are
 removed (:func:`remove_stale_temporaries`). An entry that lacks a key the
-loader needs is recomputed. The cache never
+loader needs is recomputed. Each entry carries its own key (its file name)
+and a SHA-256 of its contents: an entry copied over another one, or edited,
+is recomputed with a warning naming it. The cache never
 writes into a dataset folder and never stores a layout's own types.
 """
 from __future__ import annotations
@@ -18,11 +20,13 @@ import io
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._util import atomic_write
+from .formats import DatasetWarning
 
 __all__ = ["default_cache_dir", "Digests", "cache_key", "code_fingerprint", "read_entry",
            "write_entry", "remove_stale_temporaries"]
@@ -189,8 +193,25 @@ def cache_key(name: str, files: dict, params: dict, code: str, digests: Digests)
     return h.hexdigest()
 
 
+_INTEGRITY = "_integrity"   # meta field: {"key": the entry's file stem, "sha256": digest of the contents}
+
+
+def _contents_digest(arrays: dict, meta: dict) -> str:
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def read_entry(path: Path, arrays_needed=(), meta_needed=()):
     """``(arrays, meta)`` of a cache entry, or None if it is missing, damaged or lacks a key.
+
+    An entry whose stored key is not its own file name (another entry copied
+    over it) or whose contents no longer match their stored digest (edited)
+    is not trusted: a :class:`~cerlib.formats.DatasetWarning` names the file
+    and None is returned, so that the caller recomputes and replaces it.
 
     Examples
     --------
@@ -205,14 +226,28 @@ def read_entry(path: Path, arrays_needed=(), meta_needed=()):
             meta = json.loads(str(z["meta"]))
     except Exception:
         return None  # a damaged or foreign cache file is recomputed and replaced
-    if not isinstance(meta, dict) or any(k not in arrays for k in arrays_needed) \
-            or any(k not in meta for k in meta_needed):
+    if not isinstance(meta, dict) or not isinstance(meta.get(_INTEGRITY), dict):
+        return None  # written by other code (no integrity record): recomputed and replaced
+    integrity = meta.pop(_INTEGRITY)
+    if integrity.get("key") != path.stem:
+        warnings.warn(f"cache entry {path} holds the entry {integrity.get('key')!r}, not its own "
+                      f"({path.stem!r}): it was swapped or copied over; recomputing it", DatasetWarning,
+                      stacklevel=2)
+        return None
+    if integrity.get("sha256") != _contents_digest(arrays, meta):
+        warnings.warn(f"cache entry {path} does not match the digest stored in it (edited or damaged); "
+                      "recomputing it", DatasetWarning, stacklevel=2)
+        return None
+    if any(k not in arrays for k in arrays_needed) or any(k not in meta for k in meta_needed):
         return None  # an entry written by other code: recomputed and replaced
     return arrays, meta
 
 
 def write_entry(path: Path, arrays: dict, meta: dict) -> None:
     """Store ``arrays`` and a JSON ``meta`` dict as one ``.npz``, atomically.
+
+    The entry records its own key (``path``'s stem) and a digest of its
+    contents, checked by :func:`read_entry`.
 
     Examples
     --------
@@ -222,8 +257,10 @@ def write_entry(path: Path, arrays: dict, meta: dict) -> None:
     >>> read_entry(entry, ["labels"], ["raters"])[1]
     {'raters': {}}
     """
+    meta = {k: v for k, v in meta.items() if k != _INTEGRITY}
+    stored = {**meta, _INTEGRITY: {"key": Path(path).stem, "sha256": _contents_digest(arrays, meta)}}
     buf = io.BytesIO()
-    np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
+    np.savez(buf, meta=np.array(json.dumps(stored)), **arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, buf.getvalue())
 

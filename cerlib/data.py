@@ -70,7 +70,7 @@ from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, _coverage_s, 
 from .corpus import Corpus, Fold, Recording, _modality_order, assert_speaker_independent
 from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_LAYOUT, CREATIVEIT_TASKS, LABEL_SCALE, RECOLA_LAYOUT,
                       RECOLA_TASKS, _creativeit_specs, _recola_specs, _Spec,
-                      detect_layout)
+                      detect_layout, enclosing_dataset)
 from . import cache as _cache
 from .cache import default_cache_dir
 
@@ -87,6 +87,7 @@ __all__ = [
     "Corpus",
     "load_corpus",
     "detect_layout",
+    "enclosing_dataset",
     "default_cache_dir",
     "read_audio",
     "read_bvh",
@@ -190,7 +191,9 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
     periods = [1.0 / fps]
 
     try:
-        wave, wsr = read_audio(spec.primary["audio"], sr)
+        problems: list[str] = []
+        wave, wsr = read_audio(spec.primary["audio"], sr, problems=problems)
+        messages += [f"recording {spec.name!r}: {m}" for m in problems]
     except DatasetError as err:
         raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
     speech = _features.speech_features(wave, wsr, fps)
@@ -408,7 +411,7 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
     >>> rec.features["speech"].shape[1], rec.features["motion"].shape[1], rec.labels.shape[1]  # doctest: +SKIP
     (39, 24, 3)
     """
-    root = Path(path)
+    root = Path(path).expanduser()
     kind = detect_layout(root)
     fps = float(fps)
     if not fps > 0:

@@ -11,6 +11,7 @@ Units: audio is float32 at full scale 1, resampled (soxr) to :data:`AUDIO_SR`
 """
 from __future__ import annotations
 
+import csv
 import io
 import math
 import os
@@ -70,7 +71,32 @@ def _require_file(path: Path, what: str, recording: str | None, layout: str) -> 
     return path
 
 
-def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR) -> tuple[np.ndarray, int]:
+#: A mean sample value beyond this (full scale 1) is a DC offset worth a warning (no stub recording warns).
+DC_OFFSET_LIMIT = 0.05
+#: Mixing stereo to mono that keeps less than this share of the channels' RMS: the channels cancel.
+CANCEL_RATIO = 0.1
+
+
+def _audio_problems(path: Path, data: np.ndarray) -> list[str]:
+    """What would silently spoil speech features: a DC offset, stereo channels that cancel when mixed."""
+    problems = []
+    mono = data.mean(axis=1)
+    offset = float(mono.mean())
+    if abs(offset) > DC_OFFSET_LIMIT:
+        problems.append(f"audio file {path} has a DC offset of {offset:+.2f} (mean sample, full scale 1): log "
+                        "energy and MFCCs are biased by it; subtract the mean or high-pass filter the file")
+    if data.shape[1] > 1:
+        channel_rms = float(np.sqrt(np.mean(np.square(data, dtype=np.float64))))
+        mixed_rms = float(np.sqrt(np.mean(np.square(mono - mono.mean(), dtype=np.float64))))
+        if channel_rms > 1e-4 and mixed_rms < CANCEL_RATIO * channel_rms:
+            problems.append(f"audio file {path}: its {data.shape[1]} channels cancel when mixed to mono "
+                            f"(mixed RMS {mixed_rms:.2g} against {channel_rms:.2g} per channel; one channel is "
+                            "probably phase-inverted); every frame gets the floor energy: use one channel")
+    return problems
+
+
+def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR, *,
+               problems: list | None = None) -> tuple[np.ndarray, int]:
     """Read a sound file as mono float32, resampled to ``sr``.
 
     Parameters
@@ -80,6 +106,10 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR) -> tuple[np.n
     sr : int or None, default 16000
         Target sample rate; ``None`` keeps the file's rate. Resampling uses
         librosa's soxr (high quality).
+    problems : list, optional
+        Where to append a message for a DC offset (mean beyond
+        ``DC_OFFSET_LIMIT``) or stereo channels that cancel when mixed; by
+        default each is a :class:`DatasetWarning` naming the file.
 
     Returns
     -------
@@ -113,6 +143,11 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR) -> tuple[np.n
         first = int(np.argmax(bad.any(axis=1)))
         raise DatasetError(f"audio file {path}: {int(bad.sum())} NaN or infinite sample(s), the first at "
                            f"sample {first} ({first / file_sr:.3f} s); expected finite samples")
+    found = _audio_problems(path, data)
+    if problems is not None:
+        problems.extend(found)
+    for message in found if problems is None else ():
+        warnings.warn(message, DatasetWarning, stacklevel=2)
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if sr is not None and int(file_sr) != int(sr):
         import librosa
@@ -435,7 +470,13 @@ def read_arff(path: str | os.PathLike):
             raise bad(f"unexpected line {n + 1} before @data: {s!r}")
     if data_start is None or not names:
         raise bad("no @attribute lines or no @data section")
-    body = "\n".join(l for l in lines[data_start:] if l.strip() and not l.lstrip().startswith("%"))
+    rows = [(n + 1, l) for n, l in enumerate(lines[data_start:], start=data_start)
+            if l.strip() and not l.lstrip().startswith("%")]
+    for (line_no, _), fields in zip(rows, csv.reader((l for _, l in rows), quotechar="'", skipinitialspace=True)):
+        if len(fields) != len(names):
+            raise bad(f"data row at line {line_no} has {len(fields)} values, expected {len(names)} (one per "
+                      f"@attribute; a missing value is written '?')")
+    body = "\n".join(l for _, l in rows)
     try:
         df = pd.read_csv(io.StringIO(body), header=None, names=names, quotechar="'",
                          na_values=["?"], keep_default_na=False, skipinitialspace=True,
@@ -484,8 +525,8 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
     import pandas as pd
 
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+    try:   # utf-8-sig: a byte-order mark, as Excel writes, is not part of the first column's name
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
             header = f.readline()
     except OSError as err:
         raise DatasetError(f"cannot read ratings file {path}: {err}") from err
@@ -496,11 +537,20 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
             f"ratings file {path}: expected a header 'time{sep}<rater>{sep}...' (time in seconds, "
             f"then one column per rater), got {header.strip()!r}")
     try:
-        df = pd.read_csv(path, sep=sep, dtype=np.float64, skipinitialspace=True)
+        df = pd.read_csv(path, sep=sep, header=None, skiprows=1, dtype=np.float64, skipinitialspace=True,
+                         encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame(np.empty((0, len(cols))))
     except Exception as err:
         raise DatasetError(f"ratings file {path}: unreadable or non-numeric values ({err}); "
                            f"expected numbers under the header {header.strip()!r}") from err
+    if df.shape[1] > len(cols):
+        raise DatasetError(f"ratings file {path}: the header names {len(cols)} columns ({header.strip()!r}) but "
+                           f"the rows hold {df.shape[1]} values: a rater name is missing from the header "
+                           f"(expected time then one name per rater column)")
     values = df.to_numpy(dtype=np.float64)
+    if values.shape[1] < len(cols):   # rows shorter than the header: the missing cells are empty
+        values = np.hstack([values, np.full((len(values), len(cols) - values.shape[1]), np.nan)])
     return values[:, 0], values[:, 1:], cols[1:]
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .formats import DatasetError, _require_file
 
-__all__ = ["CREATIVEIT_TASKS", "RECOLA_TASKS", "CREATIVEIT_JOINTS", "detect_layout"]
+__all__ = ["CREATIVEIT_TASKS", "RECOLA_TASKS", "CREATIVEIT_JOINTS", "detect_layout", "enclosing_dataset"]
 
 #: Tasks (label columns) of each corpus, in label order.
 CREATIVEIT_TASKS: tuple[str, ...] = ("activation", "valence", "dominance")
@@ -84,7 +84,13 @@ def detect_layout(path: str | os.PathLike) -> str:
     >>> detect_layout("data_stubs/recola")   # doctest: +SKIP
     'recola'
     """
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_file():
+        raise DatasetError(f"{path} is a file ({path.suffix or 'no suffix'}), not a dataset folder: give the "
+                           f"folder that holds a corpus"
+                           + (" (a single recording is predicted with: cerlib predict AUDIO.wav --model ...)"
+                              if path.suffix.lower() == ".wav" else "")
+                           + f"\n{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
     if not path.is_dir():
         raise DatasetError(f"dataset folder {path} does not exist\n{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
     if (path / "recordings_audio").is_dir():
@@ -96,8 +102,46 @@ def detect_layout(path: str | os.PathLike) -> str:
             ((p / "recordings_audio").is_dir() or (p / "recordings.csv").is_file())]
     if subs:
         hint = f" (it holds corpora in {subs}: pass one of those folders)"
-    raise DatasetError(f"{path} has neither the CreativeIT nor the RECOLA layout{hint}; expected one of\n"
+    raise DatasetError(f"{path} has neither the CreativeIT nor the RECOLA layout{hint}.\nExpected one of:\n"
                        f"{CREATIVEIT_LAYOUT}\n{RECOLA_LAYOUT}")
+
+
+def _is_dataset(folder: Path) -> bool:
+    """A folder with either layout's index or signal folders (a lone ``mocap/`` is not enough)."""
+    return ((folder / "recordings_audio").is_dir() or (folder / "recordings.csv").is_file()
+            or ((folder / "mocap").is_dir() and (folder / "audio").is_dir()))
+
+
+def enclosing_dataset(path: str | os.PathLike) -> Path | None:
+    """The dataset folder (either layout) that holds ``path``, or None.
+
+    Used before writing anything: cerlib never writes inside a dataset folder,
+    whether or not the command was given that dataset. ``path`` need not exist.
+
+    Parameters
+    ----------
+    path : path-like
+        A file or folder about to be written (``~`` is expanded).
+
+    Returns
+    -------
+    Path or None
+        The innermost enclosing folder with the CreativeIT or RECOLA layout.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.makedirs("corpus/recordings_audio", exist_ok=True)     # a RECOLA-layout folder
+    >>> enclosing_dataset("corpus/recordings_audio/predictions").name
+    'corpus'
+    >>> enclosing_dataset("/") is None
+    True
+    """
+    path = Path(path).expanduser().resolve()
+    for folder in (path, *path.parents):
+        if folder.is_dir() and _is_dataset(folder):
+            return folder
+    return None
 
 
 @dataclass
@@ -112,6 +156,16 @@ class _Spec:
     meta: dict
 
 
+def _check_recording_name(name: str, index: Path, n_row: int) -> None:
+    """A recording name is a file stem: it becomes ``audio/<name>.wav`` and an output ``<name>.csv``,
+    so a separator, ``..`` or an absolute path would read or write outside the folders it names."""
+    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+            or name.startswith("~") or Path(name).is_absolute() or name != Path(name).name):
+        raise DatasetError(f"{index}, line {n_row}: recording {name!r} is not a file stem (no '/', '\\', "
+                           f"'..' or absolute path; e.g. s1_i01_A01); a recording name becomes "
+                           f"audio/<recording>.wav and the file names cerlib writes")
+
+
 def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
     import pandas as pd
 
@@ -124,10 +178,14 @@ def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
     if not need <= set(df.columns):
         raise DatasetError(f"{index}: header must include {sorted(need)} "
                            f"(found {list(df.columns)})\n{CREATIVEIT_LAYOUT}")
+    if df.empty:
+        raise DatasetError(f"{index} lists no recordings: it has a header and no rows; add one row per "
+                           f"recording (recording,session,improvisation,actor,partner)\n{CREATIVEIT_LAYOUT}")
     specs = []
     seen: dict = {}          # name -> row number; (device, inode) of the audio file -> name
     for n_row, row in enumerate(df.to_dict("records"), start=2):
         name = row["recording"].strip()
+        _check_recording_name(name, index, n_row)
         if name in seen:
             raise DatasetError(f"{index}: recording {name!r} is listed twice (lines {seen[name]} and "
                                f"{n_row}); each recording must appear once, or it could land in both "

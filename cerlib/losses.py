@@ -63,6 +63,16 @@ def _check_pair(y_hat: torch.Tensor, y: torch.Tensor, name: str):
     return y_hat, y
 
 
+def _check_finite_target(y: torch.Tensor, name: str) -> None:
+    """A NaN target would make the loss NaN and training stop with 'diverged': name it instead."""
+    bad = ~torch.isfinite(y)
+    if bool(bad.any()):
+        where = "" if y.ndim == 1 else f" in column(s) {sorted(set(bad.nonzero()[:, 1].tolist()))}"
+        raise ValueError(f"{name}: the target holds {int(bad.sum())} NaN or infinite value(s){where} "
+                         f"(first at row {int(bad.nonzero()[0, 0])}); CCC is undefined with missing labels: "
+                         "drop or interpolate those frames first")
+
+
 def _moments(y_hat: torch.Tensor, y: torch.Tensor):
     if y_hat.dtype in (torch.float16, torch.bfloat16):  # 1e-8 and small variances vanish in half precision
         y_hat, y = y_hat.float(), y.float()
@@ -103,6 +113,12 @@ def ccc_loss(y_hat: torch.Tensor, y: torch.Tensor, *, eps: float = EPS) -> torch
         ``[0, 2]``: 0 is perfect agreement, 1 no correlation, 2 perfect
         anti-agreement.
 
+    Raises
+    ------
+    ValueError
+        If the target holds NaN or infinite values (missing labels): the loss
+        would be NaN with no word of why.
+
     Notes
     -----
     Constant predictions give loss 1 with a gradient that points toward the
@@ -123,6 +139,7 @@ def ccc_loss(y_hat: torch.Tensor, y: torch.Tensor, *, eps: float = EPS) -> torch
     torch.Size([2])
     """
     y_hat, y = _check_pair(y_hat, y, "ccc_loss")
+    _check_finite_target(y, "ccc_loss")
     mu_p, mu_y, var_p, var_y, cov = _moments(y_hat, y)
     ccc = 2.0 * cov / (var_p + var_y + (mu_p - mu_y) ** 2 + eps)
     return 1.0 - ccc

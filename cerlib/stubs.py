@@ -53,7 +53,9 @@ import hashlib
 import io
 import json
 import math
+import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -799,19 +801,56 @@ def _is_stub_folder(root: Path, corpus: str) -> bool:
         and info.get("corpus") == corpus
 
 
+#: What make_stubs writes inside its generated subfolders (paths relative to the corpus folder).
+_GENERATED_FILES = {
+    "creativeit": re.compile(r"(audio/s\d+_i\d+_A\d+\.wav|mocap/s\d+_i\d+_A\d+\.bvh|"
+                             r"annotations/(activation|valence|dominance)/s\d+_i\d+_A\d+\.csv|"
+                             r"annotations/(activation|valence|dominance))"),
+    "recola": re.compile(r"(recordings_audio/(train|dev)_\d+\.wav|features_video_geometric/(train|dev)_\d+\.arff|"
+                         r"ratings_individual/(arousal|valence)/(train|dev)_\d+\.csv|"
+                         r"ratings_gold_standard/(arousal|valence)/(train|dev)_\d+\.arff|"
+                         r"(ratings_individual|ratings_gold_standard)/(arousal|valence))"),
+}
+
+
+def _foreign_files(root: Path, corpus: str) -> list[str]:
+    """Entries inside the generated subfolders that make_stubs would not have written there."""
+    foreign = []
+    for name in _GENERATED[corpus]:
+        top = root / name
+        if top.is_symlink():        # make_stubs never writes links: a user's, pointing at their own files
+            foreign.append(name)
+        elif top.is_dir():
+            for p in sorted(top.rglob("*")):
+                rel = p.relative_to(root).as_posix()
+                if p.is_symlink() or not _GENERATED_FILES[corpus].fullmatch(rel):
+                    foreign.append(rel)
+    return foreign
+
+
 def _prepare(root: Path, corpus: str) -> None:
-    """Create ``root`` or clear what a previous make_stubs wrote there (never anything else)."""
+    """Create ``root`` or clear what a previous make_stubs wrote there (never anything else).
+
+    Everything is checked before anything is deleted: a file of the user's inside
+    a generated subfolder (``recordings_audio/my_real_take.wav``) stops the run.
+    """
     if root.exists():
         entries = [p.name for p in root.iterdir() if p.name != "README.md"]
         if entries and not _is_stub_folder(root, corpus):
             raise FileExistsError(f"{root} holds files that make_stubs did not write (no stub_manifest.json "
                                   f"from cerlib.stubs.make_stubs for {corpus!r}); refusing to overwrite it: "
                                   "choose an empty folder")
+        foreign = _foreign_files(root, corpus)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise FileExistsError(f"{root} is a stub folder, but its generated subfolders hold {len(foreign)} "
+                                  f"file(s) make_stubs did not write: {shown}; regenerating would delete "
+                                  "them, so nothing was changed: move them out or choose another folder")
         for name in _GENERATED[corpus]:
             p = root / name
-            if p.is_dir():
+            if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
-            elif p.exists():
+            elif p.exists() or p.is_symlink():
                 p.unlink()
     root.mkdir(parents=True, exist_ok=True)
 
@@ -1127,7 +1166,8 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status (0).
+        Exit status: 0, or 2 after a one-line error (an unknown knob, a bad value,
+        a folder it will not overwrite); ``--debug`` raises it with its traceback.
 
     Examples
     --------
@@ -1146,17 +1186,35 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--set", dest="knobs", action="append", default=[], metavar="KNOB=VALUE",
                    help="override a knob of cerlib.stubs.Knobs (JSON value), e.g. --set motion_strength=0")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = p.parse_args(argv)
+    fields = {f.name: f for f in dataclasses.fields(Knobs)}
     knobs = {}
     for item in args.knobs:
         if "=" not in item:
             p.error(f"--set expects KNOB=VALUE, got {item!r}")
         key, value = item.split("=", 1)
-        value = _parse_value(value)
-        knobs[key.strip()] = tuple(value) if isinstance(value, list) else value
-    out = args.out or (course_dir(args.seed) if args.scale == "course" else "data_stubs")
-    paths = make_stubs(out, which=args.which, scale=args.scale, seed=args.seed,
-                       progress=not args.quiet, **knobs)
+        key, value = key.strip(), _parse_value(value)
+        if key not in fields:
+            import difflib
+
+            close = difflib.get_close_matches(key, fields, n=3)
+            print(f"{p.prog}: error: --set {item}: no knob {key!r}"
+                  + (f" (did you mean {', '.join(close)}?)" if close else "")
+                  + "; the knobs are the fields of cerlib.stubs.Knobs", file=sys.stderr)
+            return 2
+        knobs[key] = tuple(value) if isinstance(value, list) else value
+    out = Path(args.out).expanduser() if args.out else (
+        course_dir(args.seed) if args.scale == "course" else Path("data_stubs"))
+    try:
+        paths = make_stubs(out, which=args.which, scale=args.scale, seed=args.seed,
+                           progress=not args.quiet, **knobs)
+    except (ValueError, TypeError, OSError) as err:
+        if args.debug:
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"{p.prog}: error: {message}", file=sys.stderr)
+        return 2
     for name, path in paths.items():
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         print(f"{name}: {path} ({size / 1e6:.1f} MB)")

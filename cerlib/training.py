@@ -626,10 +626,20 @@ def fit(
     stride = _whole(stride, "stride")
     if n_frames != model.n_frames:
         raise ValueError(f"n_frames={n_frames} but the model was built for n_frames={model.n_frames}")
+    if stride < 1:
+        raise ValueError(f"stride must be a whole number >= 1 (frames between images), got {stride}")
+    epochs, batch_size = _whole(epochs, "epochs"), _whole(batch_size, "batch_size")
     if epochs < 1 or batch_size < 2:
         raise ValueError(f"need epochs >= 1 and batch_size >= 2 (correlation needs pairs), got {epochs}, {batch_size}")
     if patience is not None and patience < 0:
         raise ValueError(f"patience must be >= 0 or None, got {patience}")
+    if frames_per_epoch is not None:
+        frames_per_epoch = _whole(frames_per_epoch, "frames_per_epoch")
+        if frames_per_epoch < 2:
+            raise ValueError(f"frames_per_epoch must be None (every frame) or a whole number >= 2 (a batch needs "
+                             f"pairs of frames), got {frames_per_epoch}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite learning rate (the paper: 5e-5), got {lr!r}")
     dev = pick_device(device)
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
 
@@ -672,10 +682,10 @@ def fit(
                 stop = stopper.update(row["valid_mean_ccc"], epoch, model)
             row["seconds"] = time.perf_counter() - tick
             history.epochs.append(row)
-            if bar is not None:
-                bar.update(1)
+            if bar is not None:   # the postfix first: the redraw of update() shows this epoch's loss
                 bar.set_postfix({"loss": f"{row['train_loss']:.3f}",
                                  **({"ccc": f"{row['valid_mean_ccc']:.3f}"} if valid_items else {})}, refresh=False)
+                bar.update(1)
             if on_epoch is not None and on_epoch(row, model):
                 history.interrupted = True
                 break
@@ -816,8 +826,11 @@ def _score_predictions(tasks, labels, predictions, loss, alpha, how="pooled") ->
 # --------------------------------------------------------------------------- saving
 def save_model(model: torch.nn.Module, path) -> Path:
     """Save a model as one file: weights, architecture, :class:`Preprocessing`,
-    format and cerlib versions. Written atomically (a temporary file in the
-    same folder, then renamed), so a crash never leaves half a model.
+    format and cerlib versions, and ``model.trained_on`` when it is set (a
+    plain dict describing the training data, e.g. ``{"corpus": "recola",
+    "synthetic": True}``; :func:`load_model` restores it). Written atomically
+    (a temporary file in the same folder, then renamed), so a crash never
+    leaves half a model.
 
     Returns
     -------
@@ -843,6 +856,10 @@ def save_model(model: torch.nn.Module, path) -> Path:
         "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "preprocessing": preprocessing_of(model).to_dict(),
     }
+    trained_on = getattr(model, "trained_on", None)
+    if trained_on is not None:   # a plain description of the training data, e.g. {"corpus": ..., "synthetic": True}
+        payload["trained_on"] = {str(k): v for k, v in dict(trained_on).items()
+                                 if isinstance(v, (str, int, float, bool)) or v is None}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return atomic_write(path, buffer.getvalue())
@@ -867,14 +884,19 @@ def load_model(path, device: str | torch.device | None = None) -> torch.nn.Modul
     """
     from . import models
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such model file")
+        raise CheckpointError(f"{path}: no such model file" + (" (it is a folder)" if path.is_dir() else ""))
+    what = _file_kind(path)
+    if what is not None:
+        raise CheckpointError(f"{path}: not a cerlib model file ({what}); give a model saved by "
+                              "`cerlib train --out` or save_model")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError, EOFError, RuntimeError (zip), ...
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable cerlib model file ({type(err).__name__}: {first[:200]})") from None
+        raise CheckpointError(f"{path}: not a cerlib model file, or a damaged one ({type(err).__name__}: "
+                              f"{first[:200]})") from None
     if not isinstance(payload, dict) or payload.get("kind") != _CHECKPOINT_KIND:
         raise CheckpointError(f"{path}: not a cerlib model file (written by something else)")
     if not isinstance(payload.get("format"), int) or payload["format"] > CHECKPOINT_FORMAT:
@@ -889,4 +911,55 @@ def load_model(path, device: str | torch.device | None = None) -> torch.nn.Modul
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path}: damaged cerlib model file ({type(err).__name__}: "
                               f"{str(err).splitlines()[0][:200]})") from None
+    _check_consistent(path, model, model.preprocessing)
+    trained_on = payload.get("trained_on")
+    model.trained_on = dict(trained_on) if isinstance(trained_on, dict) else None
     return model.to(pick_device(device)).eval()
+
+
+def _file_kind(path: Path) -> str | None:
+    """What a file that cannot be a torch checkpoint is, from its first bytes; None if it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):   # torch's zip format, or a legacy pickle
+        return None
+    kinds = [(b"RIFF", "a WAV audio file"), (b"fLaC", "a FLAC audio file"), (b"ID3", "an MP3 audio file"),
+             (b"OggS", "an Ogg audio file"), (b"HIERARCHY", "a BVH motion capture file"),
+             (b"\x93NUMPY", "a NumPy .npy file"), (b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF document")]
+    for magic, name in kinds:
+        if head.startswith(magic):
+            return name
+    if not head:
+        return "an empty file"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "an unknown binary file"
+    return "a text file, e.g. a CSV table" if b"," in head or b";" in head else "a text file"
+
+
+def _check_consistent(path: Path, model: torch.nn.Module, pre: Preprocessing) -> None:
+    """A checkpoint whose parts disagree was edited or damaged: refuse it before it predicts nonsense."""
+    def bad(what: str):
+        raise CheckpointError(f"{path}: inconsistent cerlib model file: {what}; the file was edited or damaged")
+
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad(f"weights {name!r} hold {int((~torch.isfinite(tensor)).sum())} NaN or infinite value(s)")
+    if pre.n_frames != model.n_frames:
+        bad(f"preprocessing.n_frames is {pre.n_frames!r} but the model was built for n_frames={model.n_frames}")
+    if isinstance(pre.stride, bool) or not isinstance(pre.stride, int) or pre.stride < 1:
+        bad(f"preprocessing.stride is {pre.stride!r}, expected a whole number >= 1")
+    if tuple(pre.tasks) != tuple(model.tasks):
+        bad(f"preprocessing.tasks {list(pre.tasks)} differ from the model's tasks {list(model.tasks)}")
+    if pre.normalise not in NORMALISE_MODES + (None,):
+        bad(f"preprocessing.normalise is {pre.normalise!r}, expected one of {list(NORMALISE_MODES)} or None")
+    if pre.normalise == "global" and pre.normaliser is None:
+        bad("preprocessing.normalise is 'global' but no normaliser (training statistics) is stored")
+    width = getattr(model, "n_features", None)
+    if pre.normaliser is not None and width is not None and pre.normaliser.mean.size != width:
+        bad(f"the normaliser has {pre.normaliser.mean.size} columns but the model takes {width} features")
+    if pre.feature_names is not None and width is not None and len(pre.feature_names) != width:
+        bad(f"preprocessing.feature_names has {len(pre.feature_names)} names but the model takes {width} features")
+    if pre.fps is not None and not (isinstance(pre.fps, (int, float)) and math.isfinite(pre.fps) and pre.fps > 0):
+        bad(f"preprocessing.fps is {pre.fps!r}, expected a positive frame rate")

@@ -99,6 +99,46 @@ def _setting_name(modalities: tuple[str, ...], all_modalities: tuple[str, ...]) 
     return "multimodal" if tuple(modalities) == tuple(all_modalities) else "+".join(modalities)
 
 
+#: The explorer's slider ranges: (min, max) of N (even), stride t, epochs and the learning rate.
+EXPLORER_RANGES = {"n_frames": (4, 60), "stride": (1, 20), "epochs": (1, 100), "lr": (1e-5, 1e-2)}
+
+
+def _check_explorer_arguments(corpus, folds, *, n_frames, stride, loss, modalities, mtl, normalise, epochs, lr,
+                              fold, frames_per_epoch, batch_size, trace_frames) -> None:
+    """Every constructor argument in its widget's range: a slider would clamp it and a toggle refuse it with
+    ipywidgets' bare 'Invalid selection', so a ValueError names the argument and what it allows."""
+    def whole(name, value, low, high=None):
+        ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low and (
+            high is None or value <= high)
+        if not ok:
+            allowed = f"{low}..{high}" if high is not None else f">= {low}"
+            raise ValueError(f"Explorer: {name} must be a whole number in {allowed}, got {value!r}")
+
+    def choice(name, value, options):
+        if not any(value == o and type(value) is type(o) for o in options):
+            raise ValueError(f"Explorer: {name} must be one of {list(options)}, got {value!r}")
+
+    low, high = EXPLORER_RANGES["n_frames"]
+    whole("n_frames", n_frames, low, high)
+    if n_frames % 2:
+        raise ValueError(f"Explorer: n_frames must be even (images hold frames -N/2+1 .. N/2), got {n_frames}; "
+                         f"allowed: {low}, {low + 2}, ..., {high}")
+    whole("stride", stride, *EXPLORER_RANGES["stride"])
+    whole("epochs", epochs, *EXPLORER_RANGES["epochs"])
+    low, high = EXPLORER_RANGES["lr"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not low <= lr <= high:
+        raise ValueError(f"Explorer: lr must be a learning rate in {low:g}..{high:g} (the slider's range), "
+                         f"got {lr!r}")
+    choice("loss", loss, ("ccc", "pcc", "mse"))
+    choice("modalities", modalities, ("multimodal", *corpus.modalities))
+    choice("mtl", mtl, (True, False))
+    choice("normalise", normalise, ("global", "speaker"))
+    whole("fold", fold, 0, len(folds) - 1)
+    whole("frames_per_epoch", frames_per_epoch, 2)
+    whole("batch_size", batch_size, 2)
+    whole("trace_frames", trace_frames, 1)
+
+
 class Explorer:
     """Turn a knob of the paper, train, and watch the model respond.
 
@@ -110,7 +150,9 @@ class Explorer:
     n_frames, stride, loss, modalities, mtl, normalise, epochs, lr, fold :
         Initial widget values. ``modalities`` is "multimodal" or one modality
         name; ``mtl`` True trains one CER-MTL, False one CER-STL per task;
-        ``normalise`` "global" (training statistics) or "speaker".
+        ``normalise`` "global" (training statistics) or "speaker". Each must
+        lie in its widget's range (``EXPLORER_RANGES``; ``n_frames`` even):
+        anything else is a ValueError naming the argument.
     frames_per_epoch : int
         Random frames drawn per epoch (small, so an epoch takes a fraction of
         a second on a CPU).
@@ -158,6 +200,10 @@ class Explorer:
         self.corpus = corpus if hasattr(corpus, "folds") else load_corpus(corpus)
         self.folds = self.corpus.folds()
         self.fps = float(self.corpus.fps)
+        _check_explorer_arguments(self.corpus, self.folds, n_frames=n_frames, stride=stride, loss=loss,
+                                  modalities=modalities, mtl=mtl, normalise=normalise, epochs=epochs, lr=lr,
+                                  fold=fold, frames_per_epoch=frames_per_epoch, batch_size=batch_size,
+                                  trace_frames=trace_frames)
         self.frames_per_epoch, self.batch_size = int(frames_per_epoch), int(batch_size)
         self.seed, self.device, self.trace_frames = int(seed), device, int(trace_frames)
         self.runs: list[dict] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -96,3 +97,32 @@ def test_stale_temporaries_are_removed(tiny, tmp_path):
     load_corpus(root, cache_dir=c, progress=False)
     assert not stale.exists()
     assert fresh.exists()      # may belong to a write in progress elsewhere
+
+
+@pytest.mark.parametrize("how", ["swapped", "edited"])
+def test_a_swapped_or_edited_entry_is_not_trusted(tiny, tmp_path, how):
+    from cerlib.data import DatasetWarning
+
+    root, c = tiny / "recola", tmp_path / "c"
+    first = load_corpus(root, cache_dir=c, progress=False)
+    entries = sorted((c / "recordings").glob("*.npz"))
+    assert len(entries) == 4
+    assert all(cache_mod.read_entry(e) is not None for e in entries)
+    victim = entries[0]
+    if how == "swapped":          # another recording's valid entry copied over this one
+        victim.write_bytes(entries[1].read_bytes())
+        match = r"holds the entry .* not its own"
+    else:                         # the same entry with its labels changed in place
+        with np.load(victim, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        data["labels"] = data["labels"] + 0.5
+        np.savez(victim, **data)
+        match = r"does not match the digest"
+    with pytest.warns(DatasetWarning, match=rf"{victim.name}.*{match}"):
+        again = load_corpus(root, cache_dir=c, progress=False)
+    for a, b in zip(first, again):    # every recording has its own, correct data
+        assert a.name == b.name and np.array_equal(a.labels, b.labels)
+        assert np.array_equal(a.features["speech"], b.features["speech"])
+    with warnings.catch_warnings():   # the entry was replaced: the next load trusts it again
+        warnings.simplefilter("error", DatasetWarning)
+        load_corpus(root, cache_dir=c, progress=False)

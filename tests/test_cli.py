@@ -1,10 +1,12 @@
 """The command line: train, predict (a corpus or one new recording), errors in one line, the console script."""
+import argparse
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -75,10 +77,10 @@ def test_predict_one_new_recording_writes_a_trace(tmp_path, speech_model, capsys
     out = tmp_path / "trace"
     assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(out), "--quiet"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["hello.csv", "hello.png"]
-    table = np.loadtxt(out / "hello.csv", delimiter=",", skiprows=1)
+    table = pd.read_csv(out / "hello.csv", comment="#").to_numpy()
     seconds = sf.info(str(wav)).duration
     assert abs(len(table) - seconds * 25) <= 2  # the RECOLA model's frame rate, 25 fps, is used by default
-    assert np.isfinite(table).all() and table.shape[1] == 3
+    assert np.isfinite(table).all() and table.shape[1] == 3 and table.shape[0] > 0
     assert "25 fps" in capsys.readouterr().out
 
 
@@ -117,3 +119,120 @@ def test_a_crafted_checkpoint_runs_no_code_from_the_cli(tmp_path):
                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert run.returncode == 2 and "evil.pt" in run.stderr
     assert not marker.exists()
+
+
+def test_predict_one_recording_never_writes_into_a_dataset_nor_over_a_file(tmp_path, capsys, speech_model):
+    corpus = tmp_path / "recola"
+    shutil.copytree(RECOLA / "recordings_audio", corpus / "recordings_audio")
+    wav = next((corpus / "recordings_audio").glob("*.wav"))
+    before = sorted(corpus.rglob("*"))
+    for out in (corpus / "recordings_audio", corpus / "new" / "sub"):
+        assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"inside the dataset folder {corpus}" in err and err.count("\n") == 1
+    assert sorted(corpus.rglob("*")) == before
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(taken), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is an existing file" in err and "Traceback" not in err and taken.read_text() == "mine"
+    assert main(["train", str(RECOLA), "--epochs", "1", "--quiet", "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_device_errors_end_in_one_line_before_any_work(capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)   # whatever this machine has
+    for device, match in [("bogus", "not a device name"), ("cuda", "no CUDA GPU")]:
+        assert main(["train", str(RECOLA), "--epochs", "1", "--quiet", "--device", device]) == 2
+        out = capsys.readouterr()
+        assert f"--device {device}: " in out.err and match in out.err and out.err.count("\n") == 1
+        assert "Traceback" not in out.err and "test (dev)" not in out.out
+
+
+@pytest.mark.parametrize("command", [["train", str(RECOLA)], ["info", str(RECOLA)],
+                                     ["predict", "x.wav", "--model", "m.pt", "--out", "o"]])
+@pytest.mark.parametrize("fps", ["0", "-25", "nan"])
+def test_a_frame_rate_that_is_not_positive_is_refused(command, fps, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(command + ["--fps", fps])
+    assert stop.value.code == 2 and "argument --fps: " in capsys.readouterr().err
+
+
+def test_info_on_a_file_says_what_it_is_and_on_a_parent_folder_gives_a_whole_sentence(capsys):
+    wav = next((CREATIVEIT / "audio").glob("*.wav"))
+    assert main(["info", str(wav)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file (.wav), not a dataset folder" in err and "does not exist" not in err
+    assert main(["info", str(ROOT / "data_stubs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("pass one of those folders).") and err.count("\n") == 0
+
+
+def test_home_folder_in_paths_is_expanded(tmp_path, monkeypatch, speech_model, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copy(speech_model, tmp_path / "m.pt")
+    wav = _speech_wav(tmp_path / "take.wav")
+    assert main(["predict", "~/take.wav", "--model", "~/m.pt", "--out", "~/pred", "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["take.csv", "take.png"]
+    assert not (Path.cwd() / "~").exists()
+    assert wav.exists()
+
+
+def test_an_index_with_a_header_and_no_rows_says_so(tmp_path, capsys):
+    corpus = tmp_path / "creativeit"
+    corpus.mkdir()
+    (corpus / "recordings.csv").write_text("recording,session,improvisation,actor,partner\n")
+    assert main(["info", str(corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "recordings.csv lists no recordings: it has a header and no rows" in err and "dropped" not in err
+
+
+def test_every_option_has_help_and_its_default_and_no_rest_markup():
+    from cerlib.__main__ import _parser
+
+    parser = _parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name in ("info", "train", "predict"):
+        sub = commands[name]
+        text = " ".join(sub.format_help().split())
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+            if action.default is not None and action.default is not False and action.default != argparse.SUPPRESS:
+                assert f"(default: {action.default})" in text, f"{name} {action.option_strings}: default not shown"
+        for markup in ("``", ":func:", ":class:", ":meth:"):
+            assert markup not in text + parser.format_help(), f"reST markup {markup} in cerlib {name} --help"
+
+
+@pytest.mark.parametrize("kind", ["wav", "csv"])
+def test_predict_with_a_wav_or_csv_as_model_says_it_is_not_a_model(tmp_path, capsys, kind):
+    wav = next((CREATIVEIT / "audio").glob("*.wav"))
+    model = wav if kind == "wav" else CREATIVEIT / "recordings.csv"
+    assert main(["predict", str(wav), "--model", str(model), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "not a cerlib model file" in err and ("WAV audio" if kind == "wav" else "CSV") in err
+    assert "IndexError" not in err
+
+
+def test_predict_outside_the_corpus_says_a_stub_model_was_trained_on_synthetic_data(tmp_path, speech_model,
+                                                                                     monkeypatch, capsys):
+    from cerlib import plots
+
+    titles = []
+    real = plots.plot_prediction
+    monkeypatch.setattr(plots, "plot_prediction", lambda *a, **k: titles.append(k["title"]) or real(*a, **k))
+    wav = _speech_wav(tmp_path / "me.wav")
+    assert main(["predict", str(wav), "--model", str(speech_model), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    first = (tmp_path / "o" / "me.csv").read_text().splitlines()[:2]
+    assert first[0].startswith("# model trained on synthetic stub data (recola")
+    assert first[1] == "time,activation,valence"
+    assert "synthetic stubs" in titles[0] and "synthetic stub" in capsys.readouterr().out
+    real_model = tmp_path / "real.pt"     # the same model, not marked as trained on stubs: no note
+    from cerlib.training import load_model
+
+    m = load_model(speech_model, device="cpu")
+    assert m.trained_on["synthetic"] is True and m.trained_on["corpus"] == "recola"
+    m.trained_on = {"corpus": "recola", "synthetic": False}
+    save_model(m, real_model)
+    assert main(["predict", str(wav), "--model", str(real_model), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    assert (tmp_path / "r" / "me.csv").read_text().startswith("time,activation,valence\n")
+    assert "synthetic" not in titles[1]

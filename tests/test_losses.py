@@ -286,3 +286,14 @@ def test_docstrings_state_what_the_code_needs_and_point_to_the_notebook():
     assert "05_losses" in doc and "flat" in doc and "a batch of one" in doc.lower() and "population" in doc.lower()
     for fn in (ccc_loss, pcc_loss, mse_loss, multitask_loss, get_loss):
         assert "Examples" in fn.__doc__ and "Returns" in fn.__doc__
+
+
+@pytest.mark.parametrize("shape", [(8,), (8, 3)])
+def test_ccc_loss_with_a_nan_target_says_so_instead_of_returning_nan(shape):
+    """Catches: a NaN label turning the loss NaN silently (training then stops as 'diverged')."""
+    y = torch.linspace(-1, 1, 8).repeat_interleave(shape[1] if len(shape) > 1 else 1).reshape(shape)
+    y_hat = torch.zeros(shape, requires_grad=True)
+    assert torch.isfinite(ccc_loss(y_hat, y)).all()
+    y[5] = float("nan")
+    with pytest.raises(ValueError, match=r"ccc_loss: the target holds \d+ NaN .*first at row 5"):
+        ccc_loss(y_hat, y)

@@ -504,3 +504,54 @@ def test_course_stubs_are_written_once_into_the_cache(tmp_path, capsys):
     assert main_make_stubs(["--scale", "course", "--which", "recola", "--quiet"]) == 0
     assert str(root / "recola") in capsys.readouterr().out
     assert json.loads(manifest.read_text()) == info
+
+
+# Regeneration never deletes a user's files; the command ends in one line.
+
+def test_regenerating_keeps_a_users_file_inside_a_generated_subfolder(tmp_path, capsys):
+    root = tmp_path / "stubs"
+    knobs = dict(recola_train=1, recola_dev=1, recola_duration_s=3.0)
+    make_stubs(root, which="recola", seed=1, **knobs)
+    take = root / "recola" / "recordings_audio" / "my_real_take.wav"
+    take.write_bytes(b"RIFF my own recording")
+    notes = root / "recola" / "ratings_individual" / "arousal" / "notes" / "a.txt"
+    notes.parent.mkdir()
+    notes.write_text("mine")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    with pytest.raises(FileExistsError, match=r"recordings_audio/my_real_take\.wav.*nothing was changed"):
+        make_stubs(root, which="recola", seed=2, **knobs)
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    assert take.read_bytes() == b"RIFF my own recording" and notes.read_text() == "mine"
+    args = [str(root), "--which", "recola", "--quiet", "--set", "recola_train=1", "--set", "recola_dev=1",
+            "--set", "recola_duration_s=3"]
+    assert main_make_stubs(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "my_real_take.wav" in err and "Traceback" not in err
+    take.unlink()
+    notes.unlink()
+    notes.parent.rmdir()
+    assert main_make_stubs(args) == 0        # only generated files left: regenerated in place
+
+
+@pytest.mark.parametrize("knob, match", [("nonsense=3", r"no knob 'nonsense'"),
+                                         ("recola_trian=2", r"did you mean recola_train"),
+                                         ("unseen_affect_share=7", r"unseen_affect_share is a share of variance")])
+def test_make_stubs_command_errors_are_one_line(tmp_path, capsys, knob, match):
+    assert main_make_stubs([str(tmp_path / "s"), "--which", "recola", "--quiet", "--set", knob]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(match, err) and "Traceback" not in err
+    if "share" in knob:    # --debug shows the traceback
+        with pytest.raises(ValueError, match=match):
+            main_make_stubs([str(tmp_path / "s"), "--which", "recola", "--quiet", "--set", knob, "--debug"])
+
+
+def test_a_generated_subfolder_that_is_a_link_to_the_users_files_is_left_alone(tmp_path):
+    root = tmp_path / "stubs"
+    knobs = dict(recola_train=1, recola_dev=1, recola_duration_s=3.0)
+    make_stubs(root, which="recola", seed=1, **knobs)
+    mine = tmp_path / "my_audio"
+    (root / "recola" / "recordings_audio").rename(mine)
+    (root / "recola" / "recordings_audio").symlink_to(mine, target_is_directory=True)
+    with pytest.raises(FileExistsError, match=r"recordings_audio and|: recordings_audio;"):
+        make_stubs(root, which="recola", seed=2, **knobs)
+    assert (root / "recola" / "recordings_audio").is_symlink() and len(list(mine.glob("*.wav"))) == 2

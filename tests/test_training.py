@@ -466,3 +466,78 @@ def test_save_is_atomic_and_refuses_a_missing_folder(tmp_path, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_model(model, tmp_path / "nope" / "m.pt")
+
+
+@pytest.mark.parametrize("value, match", [(0, "frames_per_epoch must be None"),
+                                          (-5, "frames_per_epoch must be None"),
+                                          (1, "frames_per_epoch must be None"),
+                                          (2.5, "frames_per_epoch must be a whole")])
+def test_frames_per_epoch_that_trains_nothing_is_refused(value, match):
+    """Catches: frames_per_epoch=0 training nothing and reporting a loss of 0.0 every epoch."""
+    model = CERMTL(n_features=4, tasks=("a", "b"))
+    with pytest.raises(ValueError, match=match):
+        fit(model, make(0, T=300), epochs=1, frames_per_epoch=value, progress=False, device="cpu")
+    history = fit(model, make(0, T=300), epochs=1, frames_per_epoch=64, lr=1e-3, progress=False, device="cpu")
+    assert history.epochs[0]["train_loss"] > 0
+
+
+@pytest.mark.parametrize("kw, match", [({"lr": 0}, "lr must be a positive"), ({"lr": -1e-3}, "lr must be a positive"),
+                                       ({"stride": 0}, "stride must be"), ({"epochs": 0}, "epochs >= 1")])
+def test_fit_arguments_that_cannot_train_are_refused_by_name(kw, match):
+    with pytest.raises(ValueError, match=match):
+        fit(CERMTL(n_features=4, tasks=("a", "b")), make(0, T=300), progress=False, device="cpu", **kw)
+
+
+def _tamper(payload, how):
+    pre = payload["preprocessing"]
+    if how == "n_frames":
+        pre["n_frames"] = 24
+        return r"preprocessing\.n_frames is 24 but the model was built for n_frames=20"
+    if how == "nan-weights":
+        name = next(k for k, v in payload["state"].items() if v.is_floating_point() and v.numel() > 1)
+        payload["state"][name].view(-1)[0] = float("nan")
+        return rf"weights '{name}' hold 1 NaN"
+    if how == "normalise":
+        pre["normalise"] = "per-frame"
+        return r"preprocessing\.normalise is 'per-frame'"
+    if how == "tasks":
+        pre["tasks"] = ["b", "a"]
+        return r"preprocessing\.tasks \['b', 'a'\] differ from the model's tasks \['a', 'b'\]"
+    if how == "normaliser-width":
+        pre["normaliser"] = {k: list(v)[:3] if isinstance(v, list) else v for k, v in pre["normaliser"].items()}
+        return r"the normaliser has 3 columns but the model takes 4 features"
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["n_frames", "nan-weights", "normalise", "tasks", "normaliser-width"])
+def test_a_tampered_checkpoint_is_refused_naming_the_file(tmp_path, how):
+    """Catches: a checkpoint whose parts disagree loading quietly and predicting the wrong thing."""
+    seed_everything(0)
+    model = CERMTL(n_features=4, tasks=("a", "b"))
+    fit(model, make(0, T=300), epochs=1, lr=1e-3, progress=False, device="cpu")
+    save_model(model, tmp_path / "good.pt")
+    load_model(tmp_path / "good.pt", device="cpu")       # the untouched file loads
+    payload = torch.load(tmp_path / "good.pt", weights_only=True)
+    match = _tamper(payload, how)
+    torch.save(payload, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match=rf"edited\.pt: inconsistent cerlib model file: {match}"):
+        load_model(tmp_path / "edited.pt", device="cpu")
+
+
+def test_the_progress_bar_shows_the_loss_of_the_epoch_it_counts(monkeypatch):
+    """Catches: the bar redrawing before the postfix is set, so that it shows the previous epoch's loss."""
+    import io
+
+    from tqdm import tqdm
+
+    from cerlib import training
+
+    stream = io.StringIO()
+    monkeypatch.setattr(training, "_epoch_bar", lambda progress, epochs, model, loss_name: tqdm(
+        total=epochs, file=stream, mininterval=0, miniters=1, ascii=True))
+    seed_everything(0)
+    history = fit(CERMTL(n_features=4, tasks=("a", "b")), make(0, T=300), epochs=3, lr=1e-2, device="cpu")
+    screens = [s for s in stream.getvalue().split("\r") if "/3" in s]
+    for row in history.epochs:
+        shown = [s for s in screens if f"{row['epoch']}/3" in s]
+        assert shown and all(f"loss={row['train_loss']:.3f}" in s for s in shown), (row, shown)

@@ -201,3 +201,38 @@ def test_the_playground_gradients_match_finite_differences():
         pg.controls["scale"].value, pg.controls["offset"].value = 0.7, 0.3
         assert pg.values[f"d{name}/dscale"] == pytest.approx(numeric, rel=1e-3, abs=1e-6)
 
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_frames": 100}, r"n_frames must be a whole number in 4\.\.60, got 100"),
+    ({"n_frames": -2}, r"n_frames must be a whole number in 4\.\.60, got -2"),
+    ({"n_frames": 21}, r"n_frames must be even .* got 21; allowed: 4, 6, \.\.\., 60"),
+    ({"stride": 0}, r"stride must be a whole number in 1\.\.20, got 0"),
+    ({"epochs": 0}, r"epochs must be a whole number in 1\.\.100, got 0"),
+    ({"lr": 0}, r"lr must be a learning rate in 1e-05\.\.0\.01 .* got 0"),
+    ({"lr": 1}, r"lr must be a learning rate in 1e-05\.\.0\.01 .* got 1"),
+    ({"loss": "huber"}, r"loss must be one of \['ccc', 'pcc', 'mse'\], got 'huber'"),
+    ({"fold": 9}, r"fold must be a whole number in 0\.\.4, got 9"),
+    ({"mtl": "yes"}, r"mtl must be one of \[True, False\], got 'yes'"),
+    ({"modalities": "face"}, r"modalities must be one of \['multimodal', 'speech', 'motion'\], got 'face'"),
+    ({"normalise": "recording"}, r"normalise must be one of \['global', 'speaker'\], got 'recording'"),
+    ({"frames_per_epoch": 0}, r"frames_per_epoch must be a whole number in >= 2, got 0"),
+])
+def test_an_argument_outside_its_widget_is_refused_by_name_at_construction(creativeit, kw, match):
+    """Catches: sliders clamping N=100 to 60 (and the like) without a word, an odd N failing only at Train."""
+    from cerlib.widgets import Explorer
+
+    with pytest.raises(ValueError, match=rf"^Explorer: {match}"):
+        Explorer(creativeit, device="cpu", **kw)
+
+
+def test_the_checked_ranges_are_the_sliders_ranges(creativeit):
+    from cerlib.widgets import EXPLORER_RANGES
+
+    ex = small(creativeit, n_frames=60, stride=20, epochs=100, lr=1e-2)   # the edges are allowed and kept
+    c = ex.controls
+    for name in ("n_frames", "stride", "epochs"):
+        assert (c[name].min, c[name].max) == EXPLORER_RANGES[name]
+        assert c[name].value == EXPLORER_RANGES[name][1]
+    assert (10.0 ** c["lr"].min, 10.0 ** c["lr"].max) == pytest.approx(EXPLORER_RANGES["lr"])
+    assert c["lr"].value == pytest.approx(1e-2)
