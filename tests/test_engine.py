@@ -87,6 +87,21 @@ def test_build_group_and_plain_group():
     assert group.member_state(0).keys() == model.state_dict().keys()
 
 
+def test_a_pcc_fit_of_a_plain_model_holds_its_output_bias_and_leaves_no_hook():
+    from cerlib import fit
+    from cerlib.training import Example
+
+    rng = np.random.default_rng(1)
+    data = Example(rng.normal(size=(400, 4)).astype("float32"), rng.normal(size=(400, 3)).astype("float32"))
+    torch.manual_seed(0)
+    model = PureCNN(n_features=4, n_frames=8, channels=4)
+    bias = model.out.bias.detach().clone()
+    fit(model, data, loss="pcc", epochs=2, lr=1e-2, batch_size=64, stride=2, progress=False, device="cpu")
+    assert torch.equal(model.out.bias.detach(), bias)
+    fit(model, data, loss="mse", epochs=1, lr=1e-2, batch_size=64, stride=2, progress=False, device="cpu")
+    assert not torch.equal(model.out.bias.detach(), bias)  # no hook left: MSE moves it
+
+
 def test_regroup_keeps_each_members_weights_and_adam_state():
     torch.manual_seed(4)
     models = [CERMTL(n_features=5, n_frames=8) for _ in range(3)]

@@ -434,6 +434,7 @@ def train_members(group, models, bank: Bank, valid=None, *, losses, alphas, task
             histories[i].interrupted = True
     finally:
         _close_bar(bar)
+        getattr(group, "release", lambda: None)()  # a plain model keeps no hook of the engine
     for j, i in enumerate(active):
         final[i] = group.member_state(j)
     seconds = time.perf_counter() - started

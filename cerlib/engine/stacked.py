@@ -283,7 +283,13 @@ class PlainGroup(nn.Module):
     def hold_output_bias(self, members: Sequence[int]) -> None:
         out = getattr(self.model, "out", None)
         if members and isinstance(out, nn.Linear) and out.bias is not None:  # PureCNN: one Linear out
-            out.bias.register_hook(torch.zeros_like)
+            self._held = out.bias.register_hook(torch.zeros_like)
+
+    def release(self) -> None:
+        """Remove the hook :meth:`hold_output_bias` put on the model's own parameter."""
+        if getattr(self, "_held", None) is not None:
+            self._held.remove()
+            self._held = None
 
     def keep(self, index: Sequence[int]) -> "PlainGroup":
         return self
