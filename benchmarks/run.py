@@ -252,7 +252,8 @@ def main(argv=None) -> str:
     parser.add_argument("--out", help="also write the table to this Markdown file")
     parser.add_argument("--members", type=int, default=9)
     parser.add_argument("--gpu-windows", type=int, default=504_000)
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: mfcc,framing,train,ops,predict,corpus,gpu")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated sections to skip: mfcc,framing,train,ops,predict,corpus,gpu")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     quick = args.quick

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cerlib import CERMTL, PureCNN
-from cerlib.engine import (Bank, PlainGroup, StackedGroup, build_group, forward_frames, fused_heads, regroup,
+from cerlib.engine import (PlainGroup, StackedGroup, build_group, forward_frames, fused_heads, regroup,
                            stacked_adam)
 from cerlib.framing import feature_images, pad_features
 

@@ -161,6 +161,7 @@ def fused_heads(branches: Sequence[torch.nn.Module], seq: torch.Tensor) -> torch
     b_ih = torch.cat([torch.cat(gates("bias_ih_l0", i)) for i in range(3)])
     b_hh = torch.cat([torch.cat(gates("bias_hh_l0", i)) for i in range(3)])
     h = stacked_gru(seq[None], w_ih[None], b_ih[None, None], w_hh[None], b_hh[None, None])[0]
-    fc = torch.addmm(torch.cat([b.fc.bias for b in branches]), h, torch.block_diag(*[b.fc.weight for b in branches]).t())
+    fc_w = torch.block_diag(*[b.fc.weight for b in branches]).t()
+    fc = torch.addmm(torch.cat([b.fc.bias for b in branches]), h, fc_w)
     out_w = torch.block_diag(*[b.out.weight for b in branches]).t()
     return torch.addmm(torch.cat([b.out.bias for b in branches]), branches[0].act(fc), out_w)

@@ -234,8 +234,9 @@ def regroup(group, optimiser, keep: Sequence[int], lr: float):
     for name, p in new.named_parameters():
         state = optimiser.state.get(old_params[name])
         if state:
-            new_opt.state[p] = {k: (v.index_select(0, idx).clone() if v.ndim and v.shape[:1] == old_params[name].shape[:1]
-                                    else v.clone()) for k, v in state.items()}
+            lead = old_params[name].shape[:1]
+            new_opt.state[p] = {k: (v.index_select(0, idx).clone() if v.ndim and v.shape[:1] == lead else v.clone())
+                                for k, v in state.items()}
     return new, new_opt
 
 

@@ -243,7 +243,8 @@ class StackedGroup(nn.Module):
         for name, p in self._parameters.items():
             new._parameters[name] = nn.Parameter(p.detach().index_select(0, idx))
         for name, b in self._buffers.items():
-            new._buffers[name] = b.index_select(0, idx) if name in ("conv_mask", "bn_mean", "bn_var", "bn_batches") else b
+            per_member = name in ("conv_mask", "bn_mean", "bn_var", "bn_batches")
+            new._buffers[name] = b.index_select(0, idx) if per_member else b
         new.columns = [self.columns[i] for i in index]
         new.tasks = [self.tasks[i] for i in index]
         new.n_tasks = [self.n_tasks[i] for i in index]
@@ -348,7 +349,8 @@ def forward_frames(model: nn.Module, padded: torch.Tensor, stride: int = 10, chu
     n, extra = model.n_frames, (model.n_frames - 1) * stride
     T = padded.shape[0] - extra
     if T < 1 or padded.ndim != 2:
-        raise ValueError(f"forward_frames expects a padded recording (T + {n - 1} * stride, P), got {tuple(padded.shape)}")
+        raise ValueError(f"forward_frames expects a padded recording (T + {n - 1} * stride, P), "
+                         f"got {tuple(padded.shape)}")
     chunks = []
     for s in range(0, T, chunk):
         stop = min(s + chunk, T)
