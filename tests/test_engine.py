@@ -184,3 +184,12 @@ def test_engine_docstring_examples_run(name):
     result = doctest.testmod(module, extraglobs={"np": np, "torch": torch, "CERMTL": CERMTL},
                              optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_wheel_lists_the_engine_package():
+    """setuptools ships only the packages pyproject names: without this line an install has no engine."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "cerlib.engine" in pyproject["tool"]["setuptools"]["packages"]
