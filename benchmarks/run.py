@@ -5,12 +5,16 @@
     python benchmarks/run.py --out benchmarks/results/<machine>.md
 
 Rows: MFCC-39 real-time factor against librosa; framing memory for an hour
-at N = 60; CPU training windows/s, one full epoch with validation, for
-cerlib's ``fit`` (one model), ``fit_group`` (9 members) and the idiomatic
-PyTorch script of ``benchmarks/idiomatic.py`` on the same data, with their
-ratios (interleaved in one process, median over rounds, so the machine's
-load affects all alike; the load average is printed); ``predict`` on a
-3.5-minute recording; a warm ``load_corpus``; GPU rows when CUDA is present.
+at N = 60; CPU training windows/s, one full epoch with validation on one
+thread, for cerlib's ``fit`` (one model), ``fit_group`` (9 members), nine
+``fit`` calls in a row (measured, not extrapolated) and the idiomatic PyTorch
+script of ``benchmarks/idiomatic.py`` (a per-sample Dataset, a DataLoader,
+three nn.GRU heads, torch.optim.Adam) on the same data, with their ratios
+(process CPU time, the variants interleaved round by round, median over
+rounds, so the machine's load affects all alike; the load average is
+printed); ATen calls per training step (per model for a group), a stand-in
+for GPU kernel launches; ``predict`` on a 3.5-minute recording; a warm
+``load_corpus``; GPU rows when CUDA is present.
 """
 from __future__ import annotations
 
@@ -56,6 +60,44 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def cpu_timed(fn) -> float:
+    """Process CPU time of ``fn()``: what the work costs, whatever else the machine runs."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+_VIEWS = {"detach", "t", "view", "_unsafe_view", "expand", "transpose", "permute", "unsqueeze", "squeeze", "split",
+          "unsafe_split", "split_with_sizes", "unsafe_split_with_sizes", "unbind", "select", "slice", "as_strided",
+          "alias", "reshape", "_reshape_alias", "lift_fresh", "empty", "empty_like", "is_same_size"}
+
+
+def aten_ops(fn) -> tuple[int, int]:
+    """(all ATen calls, calls that compute) while ``fn()`` runs, forward, backward and optimiser alike.
+
+    Counted below autograd (a dispatch mode), so each call is one kernel, or one
+    launch on a GPU: views and metadata (detach, t, view, split, ...) launch
+    nothing and are left out of the second figure.
+    """
+    from collections import Counter
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.calls[func.overloadpacket.__name__] += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count() as count:
+        fn()
+    total = sum(count.calls.values())
+    return total, total - sum(n for name, n in count.calls.items() if name in _VIEWS)
+
+
 def mfcc_rows(seconds: float, sr: int = 16000) -> dict:
     import librosa
 
@@ -90,6 +132,7 @@ def framing_rows() -> dict:
 
 
 def training_rows(n_rec: int, T: int, rounds: int, members: int, device: str = "cpu") -> dict:
+    """One epoch with validation, on one thread, in process CPU time, the variants interleaved round by round."""
     train_x, train_y = synthetic(n_rec, T, 1)
     valid_x, valid_y = synthetic(max(1, n_rec // 4), T, 2)
     train = [Example(x, y) for x, y in zip(train_x, train_y)]
@@ -102,32 +145,61 @@ def training_rows(n_rec: int, T: int, rounds: int, members: int, device: str = "
         torch.manual_seed(s)
         group_templates.append(CERMTL())
     kw = dict(epochs=1, progress=False, device=device, cpu_threads=1)
-    times = {"idiomatic": [], "fit": [], "group": []}
+    times = {"idiomatic": [], "fit": [], "group": [], "nine": []}
     threads = torch.get_num_threads()
-    for r in range(rounds):
-        torch.set_num_threads(1)
-        model, opt, loader, vloader = idiomatic.make(train_x, train_y, valid_x, valid_y, seed=r)
-        times["idiomatic"].append(timed(lambda: idiomatic.train_epoch(model, opt, loader, vloader)))
+    torch.set_num_threads(1)
+    try:
+        for r in range(rounds):
+            model, opt, loader, vloader = idiomatic.make(train_x, train_y, valid_x, valid_y, seed=r)
+            times["idiomatic"].append(cpu_timed(lambda: idiomatic.train_epoch(model, opt, loader, vloader)))
+            times["fit"].append(cpu_timed(lambda: fit(copy.deepcopy(template), train, valid, seed=r, **kw)))
+            models = [copy.deepcopy(m) for m in group_templates]
+            times["group"].append(cpu_timed(lambda: fit_group(models, train, valid, seed=r, **kw)))
+            models = [copy.deepcopy(m) for m in group_templates]
+            times["nine"].append(cpu_timed(lambda: [fit(m, train, valid, seed=r, **kw) for m in models]))
+    finally:
         torch.set_num_threads(threads)
-        times["fit"].append(timed(lambda: fit(copy.deepcopy(template), train, valid, seed=r, **kw)))
-        models = [copy.deepcopy(m) for m in group_templates]
-        times["group"].append(timed(lambda: fit_group(models, train, valid, seed=r, **kw)))
     med = {k: statistics.median(v) for k, v in times.items()}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
     base = n / med["idiomatic"]
     single = n / med["fit"]
     grouped = members * n / med["group"]
-    rows = {
-        f"training data: {n:,} windows/epoch, validation {len(valid_x) * T:,}; {rounds} rounds, median": "",
-        "idiomatic PyTorch script, windows/s (1 thread)": base,
-        "cerlib fit, one CER-MTL, windows/s (1 thread)": single,
-        f"cerlib fit_group, {members} members, model-windows/s (1 thread)": grouped,
+    in_a_row = members * n / med["nine"]
+    return {
+        f"training data: {n:,} windows/epoch, validation {len(valid_x) * T:,}; {rounds} rounds interleaved, "
+        "median of process CPU time, 1 thread": "",
+        "idiomatic PyTorch script (benchmarks/idiomatic.py), windows/s": base,
+        "cerlib fit, one CER-MTL, windows/s": single,
+        f"cerlib fit_group, {members} members, model-windows/s": grouped,
+        f"cerlib, {members} fits in a row (measured), model-windows/s": in_a_row,
         "ratio fit / idiomatic": single / base,
-        f"ratio fit_group({members}) / idiomatic": grouped / base,
-        f"ratio fit_group({members}) / {members} sequential fits": grouped / single,
-        "epoch seconds min-max: idiomatic / fit / group": " / ".join(
-            f"{a:.2f}-{b:.2f}" for a, b in (spread["idiomatic"], spread["fit"], spread["group"])),
+        f"ratio fit_group({members}) per model / idiomatic": grouped / base,
+        f"ratio fit_group({members}) / {members} fits in a row": grouped / in_a_row,
+        f"ratio {members} fits in a row / {members} x one fit (1.00: no warm-up or cache effects)": in_a_row / single,
+        f"epoch CPU seconds min-max: idiomatic / fit / group / {members} fits": " / ".join(
+            f"{a:.2f}-{b:.2f}" for a, b in (spread[k] for k in ("idiomatic", "fit", "group", "nine"))),
     }
+
+
+def ops_rows(members: int, steps: int = 8) -> dict:
+    """ATen calls per training step, a stand-in for kernel launches on a GPU: one epoch of ``steps`` batches,
+    no validation, divided by ``steps`` (the epoch's own few calls included)."""
+    train_x, train_y = synthetic(2, 2000, 3)
+    train = [Example(x, y) for x, y in zip(train_x, train_y)]
+    kw = dict(epochs=1, progress=False, device="cpu", frames_per_epoch=256 * steps, normalise=None)
+    rows = {}
+    torch.manual_seed(0)
+    fit(CERMTL(), train, **kw)  # warm-up: first calls build caches
+    total, work = aten_ops(lambda: fit(CERMTL(), train, **kw))
+    rows["ATen calls per step, fit (one model): all / computing"] = f"{total / steps:,.0f} / {work / steps:,.0f}"
+    models = [CERMTL() for _ in range(members)]
+    total, work = aten_ops(lambda: fit_group(models, train, **kw))
+    rows[f"ATen calls per step and model, fit_group({members}): all / computing"] = \
+        f"{total / steps / members:,.0f} / {work / steps / members:,.0f}"
+    model, opt, loader, _ = idiomatic.make(train_x, train_y, None, None)
+    idiomatic.train_epoch(model, opt, loader, None, max_batches=1)
+    total, work = aten_ops(lambda: idiomatic.train_epoch(model, opt, loader, None, max_batches=steps))
+    rows["ATen calls per step, idiomatic script: all / computing"] = f"{total / steps:,.0f} / {work / steps:,.0f}"
     return rows
 
 
@@ -180,7 +252,8 @@ def main(argv=None) -> str:
     parser.add_argument("--out", help="also write the table to this Markdown file")
     parser.add_argument("--members", type=int, default=9)
     parser.add_argument("--gpu-windows", type=int, default=504_000)
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: mfcc,framing,train,predict,corpus,gpu")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated sections to skip: mfcc,framing,train,ops,predict,corpus,gpu")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     quick = args.quick
@@ -195,6 +268,8 @@ def main(argv=None) -> str:
         rows.update(framing_rows())
     if "train" not in skip:
         rows.update(training_rows(4 if quick else 8, 1500 if quick else 4000, 2 if quick else 5, args.members))
+    if "ops" not in skip:
+        rows.update(ops_rows(args.members))
     if "predict" not in skip:
         rows.update(predict_rows(2 if quick else 5))
     if "corpus" not in skip:

@@ -17,9 +17,11 @@ Modules, in the order data flows through them::
     framing     feature images F_l, the paper's Eq. (1)
     metrics     CCC / PCC on arrays, rolling CCC
     losses      CCC / PCC / MSE losses in torch, the multi-task sum
-    models      CER-MTL, CER-STL, Pure CNN, a stacked group; Keras-style parameter counts
+    models      CER-MTL, CER-STL, Pure CNN in plain PyTorch; Keras-style parameter counts
+    engine      the speed work: models stacked into one, fused heads, stacked Adam, the one
+                training loop (notebook 09)
     training    fit / predict / evaluate, Preprocessing, safe save / load, device and seeds
-    grouped     fit_group: many models in one pass
+    grouped     fit_group: many models in one pass, the engine's loop as fit's
     experiments the paper's grid, resumable store, executors, claims
     plots       figures used by the notebooks (never trains anything)
     widgets     the live explorer and the loss playground

@@ -176,15 +176,31 @@ def gather_images(padded, rows, n_frames: int = 20, stride: int = 10, *, contigu
     offsets = frame_offsets(n_frames, stride)
     steps = offsets - offsets[0]  # rows of the padded bank, from column 0
     if _is_torch(padded):
-        import torch
-
-        idx = rows[:, None] + torch.as_tensor(steps, device=rows.device)
+        idx = rows[:, None] + _steps_on(n_frames, stride, rows.device)
         # index_select on flat rows: several times faster than advanced indexing on the CPU
         flat = padded.index_select(0, idx.reshape(-1)).view(len(rows), n_frames, padded.shape[1])
         return flat.transpose(1, 2).contiguous() if contiguous else flat.transpose(1, 2)
     idx = np.asarray(rows)[:, None] + steps
     batch = np.asarray(padded)[idx].transpose(0, 2, 1)
     return np.ascontiguousarray(batch) if contiguous else batch
+
+
+_STEPS: dict = {}
+
+
+def _steps_on(n_frames: int, stride: int, device):
+    """The (N,) row steps of an image as a tensor on ``device``, built once per device.
+
+    A training step then copies nothing from the host: on a GPU a copy per step
+    would be a host-device synchronisation per batch.
+    """
+    import torch
+
+    key = (int(n_frames), int(stride), str(device))
+    if key not in _STEPS:
+        offsets = frame_offsets(n_frames, stride)
+        _STEPS[key] = torch.as_tensor(offsets - offsets[0], device=device)
+    return _STEPS[key]
 
 
 def _is_torch(x) -> bool:

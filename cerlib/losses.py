@@ -293,7 +293,10 @@ def multitask_loss(
         ``torch.nn.functional.l1_loss`` works too.
     alpha : sequence of M non-negative floats, optional
         Task weights. Default ``1/M`` each (1/3 for activation, valence and
-        dominance, as in the paper). They need not sum to 1.
+        dominance, as in the paper). They need not sum to 1. A sequence is
+        checked and copied to the device on every call; a tensor already on
+        ``y_hat``'s device and dtype is used as it is (no copy, no check of
+        its values: a training loop checks once and passes the tensor).
     return_per_task : bool, default False
         Also return the unweighted per-task losses (for logging).
 
@@ -328,6 +331,11 @@ def multitask_loss(
     n_tasks = y_hat.shape[1]
     if alpha is None:
         weights = torch.full((n_tasks,), 1.0 / n_tasks, dtype=y_hat.dtype, device=y_hat.device)
+    elif torch.is_tensor(alpha) and alpha.device == y_hat.device and alpha.dtype == y_hat.dtype:
+        # already where the loss is computed: used as is, no host round trip (a sync on a GPU)
+        if alpha.shape != (n_tasks,):
+            raise ValueError(f"alpha must hold one weight per task ({n_tasks}), got shape {tuple(alpha.shape)}")
+        weights = alpha
     else:
         weights = torch.as_tensor(alpha, dtype=torch.float64).detach().cpu()
         if weights.shape != (n_tasks,):

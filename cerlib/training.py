@@ -20,13 +20,11 @@ training data was.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import io
 import math
 import os
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
@@ -34,11 +32,10 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from ._util import atomic_write, progress_enabled
+from ._util import atomic_write
+from .engine import (Bank, EarlyStopping, History, build_group, forward_frames,  # noqa: F401 (EarlyStopping:
+                     score_predictions, train_members)                         # re-exported for callers)
 from .features import Normaliser
-from .framing import gather_images, pad_features
-from .losses import multitask_loss
-from .metrics import mean_ccc
 
 __all__ = ["fit", "predict", "evaluate", "History", "Example", "Preprocessing", "CheckpointError",
            "pick_device", "describe_device", "seed_everything", "save_model", "load_model"]
@@ -340,33 +337,6 @@ def _prepare(model, data, pre: Preprocessing, need_labels: bool, what: str):
     return _normalised(xs, keys, pre), (ys if labelled else None)
 
 
-class _Bank:
-    """Every feature image of several recordings, drawn in shuffled batches.
-
-    The padded features of all recordings are concatenated once on the device;
-    a batch is one gather (B, N) -> (B, P, N), so no image is ever stored.
-    """
-
-    def __init__(self, arrays, labels, n_frames, stride, device):
-        padded, rows, start = [], [], 0
-        for x in arrays:
-            p = pad_features(x, n_frames, stride)
-            padded.append(p)
-            rows.append(start + np.arange(len(x)))
-            start += len(p)
-        self.padded = torch.as_tensor(np.concatenate(padded), device=device)
-        self.rows = torch.as_tensor(np.concatenate(rows), device=device)
-        self.labels = torch.as_tensor(np.concatenate(labels), device=device) if labels is not None else None
-        self.n_frames, self.stride = n_frames, stride
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def images(self, index: torch.Tensor) -> torch.Tensor:
-        # frames-last view, no transposing copy: the models' convolution reads it as channels_last
-        return gather_images(self.padded, self.rows[index], self.n_frames, self.stride, contiguous=False)
-
-
 def _whole(value, name: str) -> int:
     """An integer given as int (or a float with no fraction, e.g. from a slider)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -395,140 +365,6 @@ def training_preprocessing(model, train_items, *, modalities, n_frames, stride, 
         raw = [_unpack(item, i, model, resolved, True)[2] for i, item in enumerate(train_items)]
         pre = dataclasses.replace(pre, normaliser=Normaliser.fit(raw))
     return pre
-
-
-# --------------------------------------------------------------------------- history
-@dataclass
-class History:
-    """What :func:`fit` did, epoch by epoch.
-
-    Attributes
-    ----------
-    epochs : list of dict
-        One row per epoch: ``epoch``, ``train_loss``, ``seconds``, and with
-        validation data ``valid_loss``, ``valid_ccc_<task>`` for each task and
-        ``valid_mean_ccc``.
-    best_epoch : int or None
-        The epoch whose weights the model holds at the end (with validation).
-    stopped_early, interrupted : bool
-        Patience ran out / the user pressed Ctrl-C (or Interrupt in Jupyter),
-        or an ``on_epoch`` callback asked to stop.
-
-    ``cerlib.plots.plot_history(history)`` draws it; ``history.to_frame()``
-    gives a DataFrame.
-
-    Examples
-    --------
-    >>> h = History(tasks=("activation",), loss="ccc", device="cpu")
-    >>> h.epochs.append({"epoch": 1, "train_loss": 0.9, "valid_mean_ccc": 0.2}); h.best_epoch = 1
-    >>> h.best["valid_mean_ccc"], h
-    (0.2, History(1 epochs completed, best epoch 1, loss='ccc', device='cpu'))
-    """
-
-    tasks: tuple[str, ...]
-    loss: str
-    device: str
-    epochs: list[dict] = field(default_factory=list)
-    best_epoch: int | None = None
-    stopped_early: bool = False
-    interrupted: bool = False
-    seconds: float = 0.0
-
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.epochs)
-
-    @property
-    def best(self) -> dict:
-        """The row of the best epoch (the last one without validation)."""
-        if not self.epochs:
-            return {}
-        if self.best_epoch is None:
-            return self.epochs[-1]
-        return next(row for row in self.epochs if row["epoch"] == self.best_epoch)
-
-    def __repr__(self) -> str:
-        state = "interrupted" if self.interrupted else "stopped early" if self.stopped_early else "completed"
-        best = f", best epoch {self.best_epoch}" if self.best_epoch is not None else ""
-        return f"History({len(self.epochs)} epochs {state}{best}, loss={self.loss!r}, device={self.device!r})"
-
-
-class EarlyStopping:
-    """Keeps the best weights seen on validation and says when patience ran out.
-
-    Training stops after ``patience`` epochs in a row without a better score,
-    as Keras' ``EarlyStopping`` (the paper's framework) counts; 0 and 1 both
-    stop at the first epoch that does not improve, never on an improving one.
-    The best (score, epoch, weights) is stored as one object, so an interrupt
-    can never leave a score that belongs to other weights.
-
-    Examples
-    --------
-    >>> stop = EarlyStopping(patience=2)
-    >>> [stop.update(s, e, torch.nn.Linear(1, 1)) for e, s in enumerate([0.1, 0.3, 0.2, 0.25], 1)]
-    [False, False, False, True]
-    >>> stop.best_epoch
-    2
-    """
-
-    def __init__(self, patience: int):
-        self.patience = patience
-        self.best: tuple[float, int, dict] | None = None
-        self.waited = 0
-
-    @property
-    def best_epoch(self) -> int | None:
-        return None if self.best is None else self.best[1]
-
-    def update(self, score: float, epoch: int, model: torch.nn.Module) -> bool:
-        """Record an epoch's score; True when training should stop."""
-        if self.best is None or score > self.best[0]:
-            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            self.best = (score, epoch, state)  # one assignment: consistent under Ctrl-C
-            self.waited = 0
-        else:
-            self.waited += 1
-        return self.waited >= max(self.patience, 1)
-
-    def restore(self, model: torch.nn.Module) -> None:
-        if self.best is not None:
-            model.load_state_dict(self.best[2])
-
-
-def train_epoch(model, bank: _Bank, order: torch.Tensor, optimiser, *, loss, alpha, batch_size: int) -> float:
-    """One pass over ``order`` (frame indices of ``bank``) in batches; -> mean training loss."""
-    model.train()
-    total, count = torch.zeros((), device=bank.padded.device), 0  # summed on the device: no sync per batch
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        if len(index) < 2:  # a batch of one has no correlation
-            continue
-        objective = multitask_loss(model(bank.images(index)), bank.labels[index], loss=loss, alpha=alpha)
-        optimiser.zero_grad(set_to_none=True)
-        objective.backward()
-        optimiser.step()
-        total += objective.detach() * len(index)
-        count += len(index)
-    return float(total) / max(count, 1)
-
-
-def _epoch_bar(progress, epochs: int, model, loss_name: str):
-    if not progress_enabled(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=epochs, desc=f"{getattr(model, 'name', type(model).__name__)} {loss_name}", unit="epoch",
-                bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]")
-
-
-def _close_bar(bar) -> None:
-    if bar is None:
-        return
-    if bar.n < bar.total:  # early stopping is a normal end: no red 'unfinished' bar in Jupyter
-        bar.total = bar.n
-        bar.refresh()
-    bar.close()
 
 
 # --------------------------------------------------------------------------- public API
@@ -651,62 +487,23 @@ def fit(
     train_x, train_y = _prepare(model, train_items, pre, True, "train")
     valid_items = _items(valid, "valid")
     valid_x, valid_y = _prepare(model, valid_items, pre, True, "valid") if valid_items else (None, None)
-    bank = _Bank(train_x, train_y, n_frames, stride, dev)
-    n_draw = len(bank) if frames_per_epoch is None else min(int(frames_per_epoch), len(bank))
+    bank = Bank(train_x, train_y, n_frames, stride, dev)
+    valid_data = ([Bank([x], None, n_frames, stride, dev) for x in valid_x], valid_y) if valid_items else None
 
     model.preprocessing = pre
     model.to(dev)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
-    initial = copy.deepcopy(model.state_dict())
-    stopper = EarlyStopping(patience if patience is not None else math.inf)
-    order_gen = torch.Generator().manual_seed(int(seed))
-    history = History(tasks=tuple(model.tasks), loss=loss_name, device=describe_device(dev))
+    device_name = describe_device(dev)
     threads_before = torch.get_num_threads()
     if dev.type == "cpu" and cpu_threads:
         torch.set_num_threads(int(cpu_threads))
-    bar = _epoch_bar(progress, epochs, model, loss_name)
-    started = time.perf_counter()
-    diverged = None
-    try:
-        for epoch in range(1, epochs + 1):
-            tick = time.perf_counter()
-            order = torch.randperm(len(bank), generator=order_gen)[:n_draw].to(dev)
-            row = {"epoch": epoch, "train_loss": train_epoch(model, bank, order, optimiser, loss=loss, alpha=alpha,
-                                                             batch_size=batch_size)}
-            if not math.isfinite(row["train_loss"]):
-                diverged = epoch
-                break
-            stop = False
-            if valid_items:
-                row.update({f"valid_{k}": v for k, v in _scores(model, valid_x, valid_y, loss, alpha, "pooled", dev).items()})
-                stop = stopper.update(row["valid_mean_ccc"], epoch, model)
-            row["seconds"] = time.perf_counter() - tick
-            history.epochs.append(row)
-            if bar is not None:   # the postfix first: the redraw of update() shows this epoch's loss
-                bar.set_postfix({"loss": f"{row['train_loss']:.3f}",
-                                 **({"ccc": f"{row['valid_mean_ccc']:.3f}"} if valid_items else {})}, refresh=False)
-                bar.update(1)
-            if on_epoch is not None and on_epoch(row, model):
-                history.interrupted = True
-                break
-            if stop:
-                history.stopped_early = True
-                break
-    except KeyboardInterrupt:
-        history.interrupted = True
+    try:  # the engine's loop, a group of one: the same loop as cerlib.grouped.fit_group
+        (history,) = train_members(
+            build_group([model]).to(dev), [model], bank, valid_data, losses=[loss], alphas=[alpha],
+            task_cols=[list(range(len(model.tasks)))], epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+            frames_per_epoch=frames_per_epoch, seed=seed, progress=progress, on_epoch=on_epoch,
+            desc=f"{getattr(model, 'name', type(model).__name__)} {loss_name}", device_name=device_name)
     finally:
         torch.set_num_threads(threads_before)
-        _close_bar(bar)
-    stopper.restore(model)
-    history.best_epoch = stopper.best_epoch
-    model.eval()
-    history.seconds = time.perf_counter() - started
-    if diverged is not None:
-        if stopper.best is None:
-            model.load_state_dict(initial)
-        raise FloatingPointError(
-            f"training diverged: the {loss_name} loss became NaN or infinite in epoch {diverged}; the model was reset "
-            f"to its {'best' if stopper.best is not None else 'initial'} weights. Try a smaller lr")
     return history
 
 
@@ -754,15 +551,8 @@ def _predict_arrays(model, xs, device, batch_size: int = 4096, cpu_threads: int 
     out = []
     try:
         for x in xs:
-            bank = _Bank([x], None, pre.n_frames, pre.stride, dev)
-            if hasattr(model, "forward_frames"):  # convolve each chunk of the recording once, not once per image
-                extra = (pre.n_frames - 1) * pre.stride
-                chunks = [model.forward_frames(bank.padded[s : min(s + batch_size, len(bank)) + extra],
-                                               pre.stride).float().cpu()
-                          for s in range(0, len(bank), batch_size)]
-            else:
-                chunks = [model(bank.images(torch.arange(s, min(s + batch_size, len(bank)), device=dev))).float().cpu()
-                          for s in range(0, len(bank), batch_size)]
+            bank = Bank([x], None, pre.n_frames, pre.stride, dev)
+            chunks = [forward_frames(model, bank.padded, pre.stride, chunk=batch_size).float().cpu()]
             out.append(torch.cat(chunks).numpy())
     finally:
         model.train(was_training)
@@ -806,21 +596,7 @@ def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str =
 
 def _scores(model, xs, labels, loss, alpha, how, device) -> dict:
     predictions = _predict_arrays(model, xs, device, cpu_threads=None)
-    return _score_predictions(model.tasks, labels, predictions, loss, alpha, how)
-
-
-def _score_predictions(tasks, labels, predictions, loss, alpha, how="pooled") -> dict:
-    """One validation row from per-recording predictions: CCC per task, their mean, the loss.
-
-    Shared by ``fit`` and ``fit_group`` so both score a model the same way.
-    """
-    per_task = np.atleast_1d(mean_ccc(labels, predictions, how=how))
-    scores = {f"ccc_{t}": float(c) for t, c in zip(tasks, per_task)}
-    scores["mean_ccc"] = float(np.mean(per_task))
-    with torch.no_grad():
-        scores["loss"] = float(multitask_loss(torch.as_tensor(np.concatenate(predictions)),
-                                              torch.as_tensor(np.concatenate(labels)), loss=loss, alpha=alpha))
-    return scores
+    return score_predictions(model.tasks, labels, predictions, loss, alpha, how)
 
 
 # --------------------------------------------------------------------------- saving

@@ -15,7 +15,8 @@ from cerlib import CERMTL, PureCNN, ccc, feature_images, fit, predict
 from cerlib.features import Normaliser
 from cerlib.losses import ccc_loss
 from cerlib.models import layer_table
-from cerlib.training import (CheckpointError, EarlyStopping, Example, _Bank, evaluate, load_model, pick_device,
+from cerlib.engine import Bank
+from cerlib.training import (CheckpointError, EarlyStopping, Example, evaluate, load_model, pick_device,
                              save_model, seed_everything)
 
 
@@ -125,7 +126,7 @@ def test_bank_pairs_each_image_with_its_own_frames_label():
     rng = np.random.default_rng(0)
     xs = [rng.normal(size=(n, 3)).astype("float32") for n in (40, 55)]
     ys = [rng.normal(size=(n, 2)).astype("float32") for n in (40, 55)]
-    bank = _Bank(xs, ys, 4, 5, "cpu")
+    bank = Bank(xs, ys, 4, 5, "cpu")
     index = torch.arange(len(bank))
     images, labels = bank.images(index), bank.labels[index]
     x, y = np.concatenate(xs), np.concatenate(ys)
@@ -530,10 +531,10 @@ def test_the_progress_bar_shows_the_loss_of_the_epoch_it_counts(monkeypatch):
 
     from tqdm import tqdm
 
-    from cerlib import training
+    from cerlib.engine import loop
 
     stream = io.StringIO()
-    monkeypatch.setattr(training, "_epoch_bar", lambda progress, epochs, model, loss_name: tqdm(
+    monkeypatch.setattr(loop, "_bar", lambda progress, epochs, desc: tqdm(
         total=epochs, file=stream, mininterval=0, miniters=1, ascii=True))
     seed_everything(0)
     history = fit(CERMTL(n_features=4, tasks=("a", "b")), make(0, T=300), epochs=3, lr=1e-2, device="cpu")
@@ -541,3 +542,26 @@ def test_the_progress_bar_shows_the_loss_of_the_epoch_it_counts(monkeypatch):
     for row in history.epochs:
         shown = [s for s in screens if f"{row['epoch']}/3" in s]
         assert shown and all(f"loss={row['train_loss']:.3f}" in s for s in shown), (row, shown)
+
+
+def test_epoch_train_loss_weights_each_batch_by_its_size():
+    """Catches: the epoch's train loss as the plain mean of batch losses (the last batch is smaller)."""
+    ex = make(4, T=300)
+    seed_everything(0)
+    model = CERMTL(n_features=4, tasks=("a", "b"))
+    start = copy.deepcopy(model)
+    history = fit(model, ex, epochs=1, lr=1e-12, loss="mse", batch_size=128, normalise=None, stride=3, seed=5,
+                  progress=False, device="cpu")
+    order = torch.randperm(len(ex.features), generator=torch.Generator().manual_seed(5))
+    images = torch.as_tensor(np.ascontiguousarray(feature_images(ex.features, 20, 3)))
+    labels = torch.as_tensor(ex.labels)
+    losses, sizes = [], []
+    with torch.no_grad():
+        for s in range(0, len(order), 128):
+            idx = order[s: s + 128]
+            losses.append(float(torch.nn.functional.mse_loss(start(images[idx]), labels[idx])))
+            sizes.append(len(idx))
+    assert sizes == [128, 128, 44]
+    weighted = float(np.average(losses, weights=sizes))
+    assert history.epochs[0]["train_loss"] == pytest.approx(weighted, rel=1e-5)
+    assert abs(float(np.mean(losses)) - weighted) > 1e-3 * weighted  # the two readings differ here
