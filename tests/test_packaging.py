@@ -156,3 +156,25 @@ def test_license_citation_and_changelog():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     headings = re.findall(r"^## \[([^\]]+)\]", changelog, re.M)
     assert headings[0] == "Unreleased" and cerlib.__version__ in headings, headings
+
+
+def test_readme_shows_the_docs_command_and_ci_builds_the_site_before_the_tests():
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("<!-- docs-command -->\n", 1)[1]
+    line = after.splitlines()[0]
+    assert line.startswith("    ") and not line.startswith("     "), line
+    line = line.strip()
+    assert line.startswith('pip install -e ".[docs]"') and "sphinx-build -W -b html docs docs/_build/html" in line
+    docs = pyproject()["project"]["optional-dependencies"]["docs"]
+    assert {d.split(">=")[0] for d in docs} >= {"sphinx", "myst-nb", "sphinx-book-theme"}
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("readme_line docs-command") < ci.index("readme_line test-command")
+    assert 'bash -c "$docs_line"' in ci and "export CERLIB_REQUIRE_BROWSER=1" in ci
+    assert ci.index("torch==") < ci.index("chromium") < ci.index('bash -c "$docs_line"')
+    # the shell function .ci/run uses finds exactly the README's lines
+    script = ci.split("readme_line() {", 1)[1].split("\n}", 1)[0]
+    for marker, wanted in (("docs-command", line), ("test-command", None)):
+        got = subprocess.run(["bash", "-c", f"readme_line() {{{script}\n}}; readme_line {marker}"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert got and (wanted is None or got == wanted), (marker, got)
+    assert "docs/_build/" in (ROOT / ".gitignore").read_text().split()
