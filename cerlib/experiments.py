@@ -717,9 +717,10 @@ def run_grid(specs: Sequence[Spec], *, data=None, store=None, workers: int | Non
 
     Examples
     --------
+    >>> from cerlib.examples import data_folder
     >>> specs = paper_grid(["V"], folds={"creativeit": [0]}, epochs=1, frames_per_epoch=512, lr=1e-3)
-    >>> df = run_grid(specs[:1], data="data_stubs", progress=False)          # doctest: +SKIP
-    >>> df[["table", "model", "task"]].values.tolist()                       # doctest: +SKIP
+    >>> df = run_grid(specs[:1], data=data_folder(), progress=False)
+    >>> df[["table", "model", "task"]].values.tolist()
     [['V', 'CER-MTL', 'activation'], ['V', 'CER-MTL', 'valence'], ['V', 'CER-MTL', 'dominance']]
     """
     if workers and scheduler:
@@ -1184,7 +1185,8 @@ def figure2(store, results=None, *, data=None, dataset: str = "creativeit", fold
 
     Examples
     --------
-    >>> fig = figure2("benchmarks/results/reproduce-quick", data="data_stubs")   # doctest: +SKIP
+    >>> from cerlib.examples import data_folder
+    >>> fig = figure2("results/reproduce-quick", data=data_folder())   # a store of reproduce --quick  # doctest: +SKIP
     """
     from .plots import plot_traces
     from .training import predict
