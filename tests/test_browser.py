@@ -108,6 +108,15 @@ def test_moving_n_and_pressing_train_redraws_the_trace_in_a_real_browser(lab, tm
             page.wait_for_function("([el, src]) => el.getAttribute('src') && el.getAttribute('src') !== src",
                                    arg=[trace.element_handle(), before], timeout=120_000)
             after = trace.get_attribute("src")
+            # at 1400 px with the file browser open, nothing is cut: the whole trace lies inside the notebook
+            # and the checkbox shows its whole label
+            notebook = page.locator(".jp-NotebookPanel-notebook").first.bounding_box()
+            drawn = trace.bounding_box()
+            overflow = drawn["x"] + drawn["width"] - (notebook["x"] + notebook["width"])
+            shown = trace.evaluate("el => [el.clientWidth, el.naturalWidth]")
+            cut_labels = page.locator(".widget-checkbox").first.evaluate(
+                "el => [...el.querySelectorAll('*')].filter(l => l.textContent.trim() && "
+                "l.children.length === 0 && l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)")
         finally:
             shot = tmp_path / "explorer.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -117,3 +126,6 @@ def test_moving_n_and_pressing_train_redraws_the_trace_in_a_real_browser(lab, tm
             browser.close()
     assert float(moved) == float(value) + 2  # N moves in steps of 2 (Eq. 1 needs an even N)
     assert after != before                # the trace was redrawn by the run it started
+    assert overflow <= 1, f"the trace runs {overflow:.0f} px past the notebook's right edge"
+    assert shown[0] > 0.5 * shown[1], f"the trace is drawn {shown[0]} px wide of its {shown[1]} px"
+    assert cut_labels == [], f"checkbox labels cut short: {cut_labels}"
