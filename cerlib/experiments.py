@@ -619,7 +619,8 @@ def _dask_client(scheduler: str):
             n = int(scheduler.split(":", 1)[1])
         except ValueError:
             raise ValueError(f"scheduler 'local:N' needs a number of workers, got {scheduler!r}") from None
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        # a free port on this machine only: the default 8787 may be taken ("Port 8787 is already in use")
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None
