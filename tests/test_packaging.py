@@ -1,4 +1,5 @@
 """The project's promises about itself: dependencies in step, two README commands, CI runs the README's line."""
+import json
 import re
 import subprocess
 import sys
@@ -178,3 +179,17 @@ def test_readme_shows_the_docs_command_and_ci_builds_the_site_before_the_tests()
                              capture_output=True, text=True, check=True).stdout.strip()
         assert got and (wanted is None or got == wanted), (marker, got)
     assert "docs/_build/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_every_test_run_reports_its_slowest_tests():
+    addopts = pyproject()["tool"]["pytest"]["ini_options"]["addopts"].split()
+    assert "--durations=15" in addopts
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "CI test run took" in ci and "CI took" in ci
+
+
+def test_notebooks_readme_says_how_to_get_the_stored_version_back():
+    text = (ROOT / "notebooks" / "README.md").read_text()
+    assert "git checkout -- notebooks/" in text and "model not found" in text
+    settings = json.loads((ROOT / ".jupyter" / "lab" / "settings" / "overrides.json").read_text())
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
