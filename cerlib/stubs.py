@@ -964,7 +964,11 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
                 _table(["time", *RECOLA_RATERS], times, traces, ";"))
             # Gold standard: evaluator-weighted estimator (each rater weighted by its
             # correlation with the others' mean), so it differs from the plain mean.
-            weights = np.array([max(np.corrcoef(traces[:, r], np.delete(traces, r, axis=1).mean(axis=1))[0, 1], 0.0)
+            # A constant trace (a short recording rated flat) agrees with no one: weight 0,
+            # not a NaN correlation that would reset every weight to the plain mean.
+            others = [np.delete(traces, r, axis=1).mean(axis=1) for r in range(traces.shape[1])]
+            weights = np.array([max(np.corrcoef(traces[:, r], others[r])[0, 1], 0.0)
+                                if traces[:, r].std() > 0 and others[r].std() > 0 else 0.0
                                 for r in range(traces.shape[1])])
             weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
             gold = traces @ weights
