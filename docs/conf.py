@@ -190,7 +190,7 @@ def _write_api() -> None:
     for attr in cerlib.__all__:
         home = _home(getattr(cerlib, attr), "cerlib", attr)
         lines += [f"   * - :py:obj:`{attr} <{home}.{attr}>`", f"     - :py:mod:`{home}`"]
-    lines += ["", ".. toctree::", "   :maxdepth: 1", "   :caption: Modules, in the order data flows", ""]
+    lines += ["", ".. toctree::", "   :maxdepth: 1", "   :caption: Modules (alphabetical)", ""]
     lines += [f"   {name}" for name in modules] + [""]
     (api / "index.rst").write_text("\n".join(lines))
     for name in modules:
