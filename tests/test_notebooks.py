@@ -119,14 +119,14 @@ def test_a_notebook_copied_outside_the_repository_runs_top_to_bottom(tmp_path):
 
     alone = tmp_path / "alone"
     alone.mkdir()
-    copy = alone / "03_framing.ipynb"
-    shutil.copy(NOTEBOOKS / "03_framing.ipynb", copy)
+    copy = alone / "00_start_here.ipynb"
+    shutil.copy(NOTEBOOKS / "00_start_here.ipynb", copy)
     nb = nbformat.read(copy, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(alone)}}).execute()   # raises on the first error
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code) and not any(o.output_type == "error" for c in code for o in c.outputs)
-    assert sorted(p.name for p in alone.iterdir()) == ["03_framing.ipynb"]    # it wrote nothing beside itself
+    assert sorted(p.name for p in alone.iterdir()) == ["00_start_here.ipynb"]    # it wrote nothing beside itself
 
 
 def _course_command():
