@@ -14,6 +14,7 @@ Modules, in the order data flows through them::
     cache       computed features on disk, keyed and written atomically
     data        load_corpus: layouts + formats + features + cache -> Corpus
     stubs       the synthetic corpora in ``data_stubs/``
+    examples    example_data: those corpora wherever cerlib is installed
     framing     feature images F_l, the paper's Eq. (1)
     metrics     CCC / PCC on arrays, rolling CCC
     losses      CCC / PCC / MSE losses in torch, the multi-task sum
@@ -54,6 +55,7 @@ _PUBLIC = {
     "Fold": "data",
     "DatasetError": "data",
     "make_stubs": "stubs",
+    "example_data": "examples",
     "fit": "training",
     "predict": "training",
     "evaluate": "training",

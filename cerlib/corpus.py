@@ -199,10 +199,11 @@ class Fold:
 
     Examples
     --------
-    >>> corpus = load_corpus("data_stubs/creativeit", progress=False)   # doctest: +SKIP
-    >>> fold = corpus.folds()[0]                                        # doctest: +SKIP
-    >>> norm = fold.normaliser()          # statistics of the training speakers only  # doctest: +SKIP
-    >>> x = norm.transform(fold.test[0].inputs())                       # doctest: +SKIP
+    >>> from cerlib import example_data, load_corpus
+    >>> corpus = load_corpus(example_data("creativeit"), progress=False)
+    >>> fold = corpus.folds()[0]
+    >>> norm = fold.normaliser()          # statistics of the training speakers only
+    >>> x = norm.transform(fold.test[0].inputs())
     """
 
     name: str
@@ -215,9 +216,10 @@ class Fold:
 
         Examples
         --------
-        >>> fold = load_corpus("data_stubs/creativeit", progress=False).folds()[0]   # doctest: +SKIP
-        >>> sorted(fold.speakers()["test"])                                          # doctest: +SKIP
-        ['A01', 'A02']
+        >>> from cerlib import example_data, load_corpus
+        >>> fold = load_corpus(example_data("creativeit"), progress=False).folds()[0]
+        >>> sorted(fold.speakers()["test"])
+        ['A01', 'A02', 'A03', 'A04']
         """
         return {"train": _speakers(self.train), "valid": _speakers(self.valid),
                 "test": _speakers(self.test)}
@@ -281,8 +283,9 @@ def assert_speaker_independent(folds: Fold | Iterable[Fold]) -> None:
 
     Examples
     --------
-    >>> corpus = load_corpus("data_stubs/creativeit", progress=False)   # doctest: +SKIP
-    >>> assert_speaker_independent(corpus.folds())                      # doctest: +SKIP
+    >>> from cerlib import example_data, load_corpus
+    >>> corpus = load_corpus(example_data("creativeit"), progress=False)
+    >>> assert_speaker_independent(corpus.folds())
     """
     if isinstance(folds, Fold):
         folds = [folds]
@@ -309,8 +312,9 @@ class Corpus:
 
     Examples
     --------
-    >>> corpus = load_corpus("data_stubs/recola", progress=False)   # doctest: +SKIP
-    >>> corpus["dev_1"].partition, len(corpus.folds())              # doctest: +SKIP
+    >>> from cerlib import example_data, load_corpus
+    >>> corpus = load_corpus(example_data("recola"), progress=False)
+    >>> corpus["dev_1"].partition, len(corpus.folds())
     ('dev', 1)
     """
 
@@ -354,7 +358,8 @@ class Corpus:
 
         Examples
         --------
-        >>> load_corpus("data_stubs/recola", progress=False).summary().shape   # doctest: +SKIP
+        >>> from cerlib import example_data, load_corpus
+        >>> load_corpus(example_data("recola"), progress=False).summary().shape
         (9, 6)
         """
         import pandas as pd
@@ -395,8 +400,9 @@ class Corpus:
 
         Examples
         --------
-        >>> corpus = load_corpus("data_stubs/creativeit", progress=False)   # doctest: +SKIP
-        >>> [f.name for f in corpus.folds()]                                # doctest: +SKIP
+        >>> from cerlib import example_data, load_corpus
+        >>> corpus = load_corpus(example_data("creativeit"), progress=False)
+        >>> [f.name for f in corpus.folds()]
         ['session1', 'session2', 'session3', 'session4', 'session5']
         """
         if self.name == "creativeit":

@@ -406,9 +406,10 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
 
     Examples
     --------
-    >>> corpus = load_corpus("data_stubs/creativeit", progress=False)   # doctest: +SKIP
-    >>> rec = corpus.recordings[0]                                      # doctest: +SKIP
-    >>> rec.features["speech"].shape[1], rec.features["motion"].shape[1], rec.labels.shape[1]  # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> corpus = load_corpus(example_data("creativeit"), progress=False)
+    >>> rec = corpus.recordings[0]
+    >>> rec.features["speech"].shape[1], rec.features["motion"].shape[1], rec.labels.shape[1]
     (39, 24, 3)
     """
     root = Path(path).expanduser()

@@ -1,47 +1,151 @@
-"""Example data wherever cerlib is installed, in the spirit of librosa's ``ex()``.
+"""Example data wherever cerlib is installed, in the spirit of ``librosa.ex``.
+
+The course's examples, docstrings and notebooks read the small synthetic
+corpora (``scale="small"``, seed 0: the instance committed in the repository's
+``data_stubs/``). In a checkout they are found there; where cerlib was
+installed without the repository (a wheel, a hosted Jupyter) the same corpora
+are written once into the cache with :func:`cerlib.stubs.make_stubs` (a few
+seconds, nothing is downloaded) and found there afterwards. Either way a
+notebook copied anywhere runs without a relative path.
 
 Examples
 --------
->>> (example_data() / "creativeit").is_dir()
-True
+>>> from cerlib import load_corpus
+>>> from cerlib.examples import example_data
+>>> corpus = load_corpus(example_data("recola"), progress=False)
+>>> corpus.tasks
+('activation', 'valence')
 """
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
-__all__ = ["example_data", "measured"]
+__all__ = ["EXAMPLES", "example_data", "data_folder", "measured"]
 
+#: The example corpora, by name: CreativeIT and RECOLA in their layouts.
+EXAMPLES = ("creativeit", "recola")
+
+#: The seed of the committed instance in ``data_stubs/``.
+SEED = 0
+
+_CHECKOUT = Path(__file__).resolve().parent.parent / "data_stubs"
 _MEASURED = Path(__file__).resolve().parent / "measured"
 
-_REPOSITORY_STUBS = Path(__file__).resolve().parent.parent / "data_stubs"
+
+def _manifest(folder: Path) -> dict:
+    try:
+        info = json.loads((folder / "stub_manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
-def example_data(dataset: str | None = None) -> Path:
-    """The committed synthetic stubs: the repository's ``data_stubs/`` when cerlib runs from a
-    checkout, else the same corpora written once into the user cache (seed 0, small scale).
+def _is_example(folder: Path, name: str, *, strict: bool) -> bool:
+    """Whether ``folder`` holds the example corpus ``name`` (``strict``: this version, scale, seed, knobs)."""
+    from . import stubs
+
+    info = _manifest(folder)
+    if info.get("generator") != "cerlib.stubs.make_stubs" or info.get("corpus") != name:
+        return False
+    if not strict:
+        return True
+    knobs = json.loads(json.dumps(dataclasses.asdict(stubs.Knobs(**stubs.SCALES["small"]))))
+    return (info.get("stubs_version") == stubs.STUBS_VERSION and info.get("scale") == "small"
+            and info.get("seed") == SEED and info.get("knobs") == knobs)
+
+
+def _cache_root() -> Path:
+    from .cache import default_cache_dir
+    from .stubs import STUBS_VERSION
+
+    return default_cache_dir() / f"stubs-v{STUBS_VERSION}-small-seed{SEED}"
+
+
+def example_data(name: str = "creativeit") -> Path:
+    """The folder of an example corpus: the repository's ``data_stubs/NAME``, else a copy in the cache.
 
     Parameters
     ----------
-    dataset : {"creativeit", "recola"}, optional
-        One dataset's folder; default the folder holding both.
+    name : {"creativeit", "recola"}, default "creativeit"
+        Which synthetic corpus.
+
+    Returns
+    -------
+    pathlib.Path
+        A folder in the corpus's layout, for :func:`cerlib.load_corpus`. Where
+        there is no checkout, the first call writes the corpus into
+        ``<cache>/stubs-v<version>-small-seed0/NAME`` (see
+        :func:`cerlib.cache.default_cache_dir`; written to a temporary folder
+        and renamed, so concurrent first calls are safe); later calls return at
+        once.
 
     Examples
     --------
-    >>> example_data("recola").name
-    'recola'
+    >>> example_data("creativeit").name
+    'creativeit'
+    >>> sorted(p.name for p in (example_data("creativeit") / "mocap").glob("s1_*.bvh"))[:2]
+    ['s1_i01_A01.bvh', 's1_i01_A02.bvh']
     """
-    if dataset is not None and dataset not in ("creativeit", "recola"):
-        raise ValueError(f"dataset must be 'creativeit', 'recola' or None, got {dataset!r}")
-    root = _REPOSITORY_STUBS
-    if not all((root / name / "stub_manifest.json").is_file() for name in ("creativeit", "recola")):
-        from .cache import default_cache_dir
-        from .stubs import STUBS_VERSION, make_stubs
+    if name not in EXAMPLES:
+        raise ValueError(f"example_data: name must be one of {list(EXAMPLES)}, got {name!r}")
+    if _is_example(_CHECKOUT / name, name, strict=False):
+        return _CHECKOUT / name
+    target = _cache_root() / name
+    if _is_example(target, name, strict=True):
+        return target
+    from .stubs import make_stubs
 
-        root = default_cache_dir() / f"stubs-v{STUBS_VERSION}-small-seed0"
-        missing = [n for n in ("creativeit", "recola") if not (root / n / "stub_manifest.json").is_file()]
-        if missing:
-            make_stubs(root, which=missing, scale="small", seed=0)
-    return root / dataset if dataset else root
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        make_stubs(scratch, which=name, scale="small", seed=SEED)
+        if target.exists():                  # stale (another version or seed) or half-written by hand
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(scratch / name, target)
+        except OSError:                      # another process finished first: use its copy
+            if not _is_example(target, name, strict=True):
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def data_folder(spec: str | os.PathLike | None = None) -> Path:
+    """The folder a notebook reads its corpora from.
+
+    Parameters
+    ----------
+    spec : path-like or "course", optional
+        A folder holding ``creativeit/`` and/or ``recola/`` (stubs or your copy
+        of the real data), or ``"course"`` for the course-scale stubs
+        (:func:`cerlib.stubs.data_root`). Notebooks pass ``$CERLIB_DATA`` here.
+        None or ``""``: the example corpora (:func:`example_data`).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding ``creativeit/`` and ``recola/``.
+
+    Examples
+    --------
+    >>> data_folder() == example_data("creativeit").parent == example_data("recola").parent
+    True
+    >>> data_folder("/data/cer")
+    PosixPath('/data/cer')
+    """
+    if spec not in (None, ""):
+        from .stubs import data_root
+
+        return data_root(spec)
+    roots = {example_data(name).parent for name in EXAMPLES}
+    (root,) = roots
+    return root
 
 
 def measured(name: str) -> Path:

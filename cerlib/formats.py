@@ -51,9 +51,10 @@ class DatasetWarning(UserWarning):
     Examples
     --------
     >>> import warnings
+    >>> from cerlib import example_data, load_corpus
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("error", DatasetWarning)   # make dropped recordings fatal
-    ...     corpus = cerlib.load_corpus("data_stubs/recola", progress=False)   # doctest: +SKIP
+    ...     corpus = load_corpus(example_data("recola"), progress=False)
     """
 
 
@@ -125,8 +126,9 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR, *,
 
     Examples
     --------
-    >>> wave, sr = read_audio("data_stubs/recola/recordings_audio/train_1.wav")   # doctest: +SKIP
-    >>> wave.ndim, sr                                                             # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> wave, sr = read_audio(example_data("recola") / "recordings_audio/train_1.wav")
+    >>> wave.ndim, sr
     (1, 16000)
     """
     import soundfile as sf
@@ -177,8 +179,9 @@ class Bvh:
 
     Examples
     --------
-    >>> bvh = read_bvh("data_stubs/creativeit/mocap/s1_i01_A01.bvh")   # doctest: +SKIP
-    >>> bvh.n_frames, bvh.channels["Head"]                               # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> bvh = read_bvh(example_data("creativeit") / "mocap/s1_i01_A01.bvh")
+    >>> bvh.n_frames, bvh.channels["Head"]
     (1200, ['Zrotation', 'Xrotation', 'Yrotation'])
     """
 
@@ -203,8 +206,9 @@ class Bvh:
 
         Examples
         --------
-        >>> bvh = read_bvh("data_stubs/creativeit/mocap/s1_i01_A01.bvh")   # doctest: +SKIP
-        >>> bvh.column("Spine", "Zrotation")                                 # doctest: +SKIP
+        >>> from cerlib import example_data
+        >>> bvh = read_bvh(example_data("creativeit") / "mocap/s1_i01_A01.bvh")
+        >>> bvh.column("Spine", "Zrotation")
         6
         """
         col = 0
@@ -255,8 +259,9 @@ class Bvh:
 
         Examples
         --------
-        >>> bvh = read_bvh("data_stubs/creativeit/mocap/s1_i01_A01.bvh")   # doctest: +SKIP
-        >>> bvh.angles(["Head"]).shape                                       # doctest: +SKIP
+        >>> from cerlib import example_data
+        >>> bvh = read_bvh(example_data("creativeit") / "mocap/s1_i01_A01.bvh")
+        >>> bvh.angles(["Head"]).shape
         (1200, 3)
         """
         cols = []
@@ -321,8 +326,9 @@ def read_bvh(path: str | os.PathLike) -> Bvh:
 
     Examples
     --------
-    >>> bvh = read_bvh("data_stubs/creativeit/mocap/s1_i01_A01.bvh")   # doctest: +SKIP
-    >>> bvh.joints[:2], round(bvh.fps)                                   # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> bvh = read_bvh(example_data("creativeit") / "mocap/s1_i01_A01.bvh")
+    >>> bvh.joints[:2], round(bvh.fps)
     (['Hips', 'Spine'], 60)
     """
     path = Path(path)
@@ -433,8 +439,9 @@ def read_arff(path: str | os.PathLike):
 
     Examples
     --------
-    >>> rel, df = read_arff("data_stubs/recola/ratings_gold_standard/arousal/dev_1.arff")  # doctest: +SKIP
-    >>> rel, list(df.columns)                                                            # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> rel, df = read_arff(example_data("recola") / "ratings_gold_standard/arousal/dev_1.arff")
+    >>> rel, list(df.columns)
     ('GOLDSTANDARD', ['Instance_name', 'frameTime', 'GoldStandard'])
     """
     import pandas as pd
@@ -518,8 +525,9 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
 
     Examples
     --------
-    >>> t, v, raters = read_ratings("data_stubs/recola/ratings_individual/arousal/train_1.csv")  # doctest: +SKIP
-    >>> raters                                                                                   # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> t, v, raters = read_ratings(example_data("recola") / "ratings_individual/arousal/train_1.csv")
+    >>> raters
     ['FM1', 'FM2', 'FM3', 'FF1', 'FF2', 'FF3']
     """
     import pandas as pd

@@ -81,7 +81,8 @@ def detect_layout(path: str | os.PathLike) -> str:
 
     Examples
     --------
-    >>> detect_layout("data_stubs/recola")   # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> detect_layout(example_data("recola"))
     'recola'
     """
     path = Path(path).expanduser()

@@ -102,64 +102,67 @@ class Knobs:
     Affect values live on the annotation scale, -1 (passive / negative /
     submissive) to +1. "Per unit" below means per unit of that scale.
 
-    Corpus size (the ``scale`` argument of :func:`make_stubs` sets these)
-        creativeit_pairs : actor pairs in each session (one entry per session)
-        creativeit_improvisations : improvisations each pair performs, per session
-        creativeit_duration_s : length of one improvisation
-        recola_train, recola_dev : subjects per partition
-        recola_duration_s : length of one RECOLA recording
-    Files
-        audio_sr : sample rate of the written WAV files (Hz)
-        audio_subtype : soundfile subtype, "ULAW" (8-bit µ-law, half the bytes of
-            16-bit PCM; used for the committed stubs) or "PCM_16"
-        creativeit_label_rate : CreativeIT annotation rate (Hz); 10 Hz exercises
-            the loader's resampling. RECOLA's is fixed at 25 Hz (40 ms), as released.
-        creativeit_annotators : annotators per CreativeIT recording, drawn from a pool
-            of ``creativeit_annotator_pool``
-    Latent affect
-        affect_timescale_s : smoothing width (s) of the within-recording affect changes
-        affect_within_sd : size of those changes
-        affect_between_sd : size of a recording's overall mood
-        speaker_sd : size of a speaker's disposition (mean affect across recordings)
-        affect_corr : correlations (A-V, A-D, V-D)
-        dyad_coupling : share of the partner's affect each speaker takes on
-    Turn-taking
-        turn_mean_s : mean turn length between equals
-        turn_dominance, turn_activation : log turn length per unit D difference / unit A
-        backchannel_rate : listener vocalisations per second at A = 0 (x e^A)
-        laughter_rate, laughter_valence : laughs per second at V = 0, and the log
-            change per unit V (laughter is the clearest vocal sign of positive valence)
-    Speech (all scaled by ``speech_strength``; 0 removes affect from speech)
-        loudness_db, dominance_loudness_db : dB per unit A / D
-        pitch_st : semitones per unit A
-        rate_gain : log syllable rate per unit A
-        pause_prob, pause_gain : pause after a syllable, and its log change per unit A
-        tilt_gain : vocal effort (flatter spectrum) per unit A
-        intonation_valence : relative widening of pitch accents per unit V
-        smile_formant : relative formant raise per unit V
-        crosstalk_db : level of the partner's voice in an actor's microphone
-        noise_db : microphone noise floor (dBFS)
-    Body (CreativeIT; scaled by ``motion_strength``)
-        gesture_gain : log movement energy per unit A
-        speaking_gesture : extra movement energy while speaking
-        expansiveness_deg : arm opening per unit D (degrees)
-        lean_deg : torso straightening per unit D (degrees)
-        motion_valence_deg : head tilt per unit V (small on purpose)
-        rest_pose_sd : spread (degrees) of each actor's own rest pose, one offset per
-            rotation channel held for all of that actor's recordings: what lets raw
-            angles identify the actor (0 gives every actor the same rest pose)
-        posture_shift_deg, posture_shift_interval_s : affect-free posture changes
-            (crossing arms, shifting weight) of this size, this often
-        action_rate : affect-free stage actions per second (walking, handling
-            props) that triple movement for 1-4 s
-        gesture_style_sd : spread of how much each actor moves (log scale)
-    Face (RECOLA; scaled by ``face_strength``)
-        face_valence, face_activation : AU intensity / head-motion gains
-        face_missing : share of frames where the face is not found ('?')
-        expressivity_sd : spread of how expressive each subject's face is (baselines and gains)
-    Annotators
-        annotator_lag_s, annotator_scale : ranges drawn per annotator
-        annotator_bias_sd, annotator_noise_sd, annotator_noise_timescale_s
+    The knobs, by group::
+
+        Corpus size (the ``scale`` argument of :func:`make_stubs` sets these)
+            creativeit_pairs : actor pairs in each session (one entry per session)
+            creativeit_improvisations : improvisations each pair performs, per session
+            creativeit_duration_s : length of one improvisation
+            recola_train, recola_dev : subjects per partition
+            recola_duration_s : length of one RECOLA recording
+        Files
+            audio_sr : sample rate of the written WAV files (Hz)
+            audio_subtype : soundfile subtype, "ULAW" (8-bit µ-law, half the bytes of
+                16-bit PCM; used for the committed stubs) or "PCM_16"
+            creativeit_label_rate : CreativeIT annotation rate (Hz); 10 Hz exercises
+                the loader's resampling. RECOLA's is fixed at 25 Hz (40 ms), as released.
+            creativeit_annotators : annotators per CreativeIT recording, drawn from a pool
+                of ``creativeit_annotator_pool``
+        Latent affect
+            affect_timescale_s : smoothing width (s) of the within-recording affect changes
+            affect_within_sd : size of those changes
+            affect_between_sd : size of a recording's overall mood
+            speaker_sd : size of a speaker's disposition (mean affect across recordings)
+            affect_corr : correlations (A-V, A-D, V-D)
+            dyad_coupling : share of the partner's affect each speaker takes on
+        Turn-taking
+            turn_mean_s : mean turn length between equals
+            turn_dominance, turn_activation : log turn length per unit D difference / unit A
+            backchannel_rate : listener vocalisations per second at A = 0 (x e^A)
+            laughter_rate, laughter_valence : laughs per second at V = 0, and the log
+                change per unit V (laughter is the clearest vocal sign of positive valence)
+        Speech (all scaled by ``speech_strength``; 0 removes affect from speech)
+            loudness_db, dominance_loudness_db : dB per unit A / D
+            pitch_st : semitones per unit A
+            rate_gain : log syllable rate per unit A
+            pause_prob, pause_gain : pause after a syllable, and its log change per unit A
+            tilt_gain : vocal effort (flatter spectrum) per unit A
+            intonation_valence : relative widening of pitch accents per unit V
+            smile_formant : relative formant raise per unit V
+            crosstalk_db : level of the partner's voice in an actor's microphone
+            noise_db : microphone noise floor (dBFS)
+        Body (CreativeIT; scaled by ``motion_strength``)
+            gesture_gain : log movement energy per unit A
+            speaking_gesture : extra movement energy while speaking
+            expansiveness_deg : arm opening per unit D (degrees)
+            lean_deg : torso straightening per unit D (degrees)
+            motion_valence_deg : head tilt per unit V (small on purpose)
+            rest_pose_sd : spread (degrees) of each actor's own rest pose, one offset per
+                rotation channel held for all of that actor's recordings: what lets raw
+                angles identify the actor (0 gives every actor the same rest pose)
+            posture_shift_deg, posture_shift_interval_s : affect-free posture changes
+                (crossing arms, shifting weight) of this size, this often
+            action_rate : affect-free stage actions per second (walking, handling
+                props) that triple movement for 1-4 s
+            gesture_style_sd : spread of how much each actor moves (log scale)
+        Face (RECOLA; scaled by ``face_strength``)
+            face_valence, face_activation : AU intensity / head-motion gains
+            face_missing : share of frames where the face is not found ('?')
+            expressivity_sd : spread of how expressive each subject's face is (baselines and gains)
+        Annotators
+            annotator_lag_s, annotator_scale : ranges drawn per annotator
+            annotator_bias_sd, annotator_noise_sd, annotator_noise_timescale_s
+
     Examples
     --------
     >>> Knobs().loudness_db
@@ -1000,7 +1003,11 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
                 _table(["time", *RECOLA_RATERS], times, traces, ";"))
             # Gold standard: evaluator-weighted estimator (each rater weighted by its
             # correlation with the others' mean), so it differs from the plain mean.
-            weights = np.array([max(np.corrcoef(traces[:, r], np.delete(traces, r, axis=1).mean(axis=1))[0, 1], 0.0)
+            # A constant trace (a short recording rated flat) agrees with no one: weight 0,
+            # not a NaN correlation that would reset every weight to the plain mean.
+            others = [np.delete(traces, r, axis=1).mean(axis=1) for r in range(traces.shape[1])]
+            weights = np.array([max(np.corrcoef(traces[:, r], others[r])[0, 1], 0.0)
+                                if traces[:, r].std() > 0 and others[r].std() > 0 else 0.0
                                 for r in range(traces.shape[1])])
             weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
             gold = traces @ weights

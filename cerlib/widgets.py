@@ -182,9 +182,12 @@ class Explorer:
 
     Examples
     --------
-    >>> ex = Explorer("data_stubs/recola", epochs=1)            # doctest: +SKIP
-    >>> ex.controls["n_frames"].value = 40; ex.train(block=True)  # doctest: +SKIP
-    >>> ex.results()[["n_frames", "ccc_activation"]]            # doctest: +SKIP
+    >>> from cerlib import example_data
+    >>> ex = Explorer(example_data("recola"), epochs=1, frames_per_epoch=512)
+    >>> ex.controls["n_frames"].value = 40
+    >>> thread = ex.train(block=True)          # returns the finished training thread
+    >>> ex.results()[["n_frames", "ccc_activation"]].shape     # one finished run: N and its activation CCC
+    (1, 2)
     """
 
     def __init__(self, corpus=None, *, n_frames: int = 20, stride: int = 10, loss: str = "ccc",
@@ -231,14 +234,18 @@ class Explorer:
                                    readout_format=".1e", **slider),
             "fold": w.Dropdown(options=[(f.name, i) for i, f in enumerate(self.folds)], value=fold,
                                description="test fold"),
-            "overlay": w.Checkbox(value=True, description="overlay finished runs on the trace"),
+            # indent=False and an automatic width: the label is never cut to "overlay finished runs on th..."
+            "overlay": w.Checkbox(value=True, description="overlay finished runs on the trace", indent=False,
+                                  layout=w.Layout(width="auto")),
             "train": w.Button(description="Train", button_style="success", icon="play"),
             "stop": w.Button(description="Stop", button_style="danger", icon="stop", disabled=True),
         }
         self.extent = w.HTML()
         self.status = w.HTML("Ready: set the knobs and press Train.")
-        self.curve = w.Image(format="png", layout=w.Layout(width="640px"))
-        self.trace = w.Image(format="png", layout=w.Layout(width="640px"))
+        # Images scale down to the notebook's width and never past their own size; the rows below wrap
+        # instead of running off the right edge (1400 px with the file browser open leaves ~1000 px).
+        self.curve = w.Image(format="png", layout=w.Layout(width="auto", max_width="100%", height="auto"))
+        self.trace = w.Image(format="png", layout=w.Layout(width="auto", max_width="100%", height="auto"))
         self.table = w.HTML()
         for name in ("n_frames", "stride"):
             c[name].observe(lambda _change: self._show_extent(), names="value")
@@ -249,13 +256,14 @@ class Explorer:
         self._show_extent()
         self._draw_trace()
         self._draw_table()
+        wrap = w.Layout(flex_flow="row wrap", align_items="center")
         self.widget = w.VBox([
-            w.HBox([c["n_frames"], c["stride"], self.extent]),
+            w.HBox([c["n_frames"], c["stride"], self.extent], layout=wrap),
             c["loss"], c["modalities"], c["mtl"], c["normalise"],
-            w.HBox([c["epochs"], c["lr"], c["fold"]]),
-            w.HBox([c["train"], c["stop"], c["overlay"]]),
+            w.HBox([c["epochs"], c["lr"], c["fold"]], layout=wrap),
+            w.HBox([c["train"], c["stop"], c["overlay"]], layout=wrap),
             self.status,
-            w.HBox([self.curve, self.trace]),
+            w.HBox([self.curve, self.trace], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
             self.table,
         ])
 
@@ -408,13 +416,18 @@ class Explorer:
 
     # ------------------------------------------------------------------ drawing
     def _draw_live(self, cfg, label, group, prediction) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         from .plots import plot_history
         from .training import History
 
         history = History(tasks=tuple(group), loss=cfg["loss"], device="", epochs=list(self.live))
         history.best_epoch = max(self.live, key=lambda r: r.get("valid_mean_ccc", -np.inf))["epoch"]
         with _RENDER_LOCK:
-            self.curve.value = _png(plot_history(history, title=f"{label}: epoch {len(self.live)}"))
+            fig = plot_history(history, title=f"{label}: epoch {len(self.live)}")
+            for ax in fig.axes:                  # epochs are whole numbers: no 1.5 between epochs 1 and 2
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            self.curve.value = _png(fig)
         self._draw_trace(live=(f"now: {cfg['loss']}", prediction))
 
     def _draw_trace(self, live=None) -> None:
@@ -432,8 +445,9 @@ class Explorer:
         if live is not None:
             predictions[live[0]] = np.nan_to_num(live[1])
         with _RENDER_LOCK:
+            # plot_traces's own height per task: squeezed smaller, the y labels of neighbouring rows overlap
             fig = plot_traces(rec.labels, predictions, rec.tasks, fps=rec.fps,
-                              length=min(self.trace_frames, rec.n_frames), figsize=(8, 1.6 * len(rec.tasks) + 0.6),
+                              length=min(self.trace_frames, rec.n_frames),
                               title=f"test recording {rec.name} ({self._fold().name})")
             self.trace.value = _png(fig)
 

@@ -35,3 +35,19 @@ def test_public_functions_have_examples(name):
         and "Example" not in (getattr(module, attr).__doc__ or "")
     ]
     assert not missing, f"cerlib.{name}: public names without an example: {missing}"
+
+
+def test_no_example_names_a_path_of_the_checkout():
+    """Examples find data with cerlib.example_data, so they run wherever cerlib is installed (and here)."""
+    import re
+    from pathlib import Path
+
+    bad = []
+    for path in sorted(Path(cerlib.__file__).parent.rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not re.match(r"\s*(>>>|\.\.\.) ", line):
+                continue
+            # a file inside the checkout's folders, or an example skipped because it names them
+            if re.search(r"data_stubs/|benchmarks/", line) or ("+SKIP" in line and "data_stubs" in line):
+                bad.append(f"{path.name}:{number}: {line.strip()}")
+    assert not bad, "examples naming checkout paths (use cerlib.example_data):\n" + "\n".join(bad)

@@ -101,3 +101,93 @@ def test_readme_opens_the_course_rooted_at_the_repository():
     section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
     course = next(line.strip() for line in section.splitlines() if "jupyter lab" in line)
     assert "--ServerApp.root_dir=." in course.split() and course.endswith("notebooks/00_start_here.ipynb"), course
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_no_notebook_reads_a_path_relative_to_its_folder(path):
+    """Data come through cerlib (cerlib.examples.data_folder / example_data), so a notebook runs wherever it is."""
+    sources = ["".join(c["source"]) for c in load(path)["cells"]]
+    found = sorted({hit for s in sources for hit in ("../data_stubs", "../benchmarks") if hit in s})
+    assert not found, f"{path.name} names {found}; use cerlib.examples.data_folder() or example_data()"
+
+
+def test_a_notebook_copied_outside_the_repository_runs_top_to_bottom(tmp_path):
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    copy = alone / "00_start_here.ipynb"
+    shutil.copy(NOTEBOOKS / "00_start_here.ipynb", copy)
+    nb = nbformat.read(copy, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(alone)}}).execute()   # raises on the first error
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code) and not any(o.output_type == "error" for c in code for o in c.outputs)
+    assert sorted(p.name for p in alone.iterdir()) == ["00_start_here.ipynb"]    # it wrote nothing beside itself
+
+
+def _course_command():
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    line = next(line.strip() for line in section.splitlines() if "jupyter lab" in line)
+    return line.split("jupyter lab", 1)[1].split()
+
+
+def test_the_course_command_opens_notebook_00_and_saves_widget_state(tmp_path):
+    """The README's JupyterLab options, started from the repository root: its URL opens notebook 00, and the
+    course's settings make saving a notebook save its widget state (no "model not found" on reopening)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path / "home"
+    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+    cmd = [sys.executable, "-m", "jupyterlab", *_course_command(), "--no-browser", "--ip=127.0.0.1",
+           f"--port={port}", "--ServerApp.token=course", "--LabApp.news_url=",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = tmp_path / "lab.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(cmd, cwd=NOTEBOOKS.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    class Keep(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None                                  # report the redirect instead of following it
+
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token=course", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, log.read_text()[-3000:]
+                time.sleep(0.5)
+        try:
+            urllib.request.build_opener(Keep).open(f"{base}/?token=course", timeout=10)
+            location = None
+        except urllib.error.HTTPError as redirect:
+            location = redirect.headers["Location"]
+        settings = json.loads(urllib.request.urlopen(
+            f"{base}/lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin?token=course", timeout=10).read())
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    printed = [line for line in log.read_text().splitlines() if f"127.0.0.1:{port}/" in line]
+    assert location and location.split("?")[0].endswith("/lab/tree/notebooks/00_start_here.ipynb"), location
+    assert any("/lab/tree/notebooks/00_start_here.ipynb" in line for line in printed), printed
+    assert settings["schema"]["properties"]["saveState"]["default"] is True, settings["schema"]["properties"]

@@ -1,4 +1,5 @@
 """The project's promises about itself: dependencies in step, two README commands, CI runs the README's line."""
+import json
 import re
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_wheel_builds_without_warnings_and_ships_the_paper_tables(tmp_path):
     assert tuple(int(x) for x in setuptools.__version__.split(".")[:1]) >= need
     src = tmp_path / "src"                     # a copy: building writes build/ and *.egg-info
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         (src / name).write_bytes((ROOT / name).read_bytes())
     import shutil
     shutil.copytree(ROOT / "cerlib", src / "cerlib", ignore=shutil.ignore_patterns("__pycache__"))
@@ -107,3 +108,88 @@ def test_wheel_builds_without_warnings_and_ships_the_paper_tables(tmp_path):
     assert "cerlib/paperdata/tables.csv" in names and "cerlib/formats.py" in names
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: MIT" in meta
+    import cerlib
+    assert f"\nVersion: {cerlib.__version__}\n" in meta           # the one version string, read by setuptools
+    assert "Requires-Python: >=3.11" in meta
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+
+
+def test_one_version_string_read_by_pyproject_from_the_package():
+    import cerlib
+
+    project = pyproject()["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "cerlib.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+)?", cerlib.__version__)
+    for path in [ROOT / "CITATION.cff", ROOT / "environment.yml", *(ROOT / "cerlib").rglob("*.py")]:
+        if path.name == "__init__.py" and path.parent.name == "cerlib":
+            continue
+        text = path.read_text()
+        assert not re.search(r"""(?<![-\w])(version|__version__)\s*[:=]\s*["']?\d+\.\d+\.\d+""", text), \
+            f"{path.relative_to(ROOT)} repeats a version string; read cerlib.__version__ instead"
+
+
+def test_requires_python_covers_what_the_tests_import():
+    floor = pyproject()["project"]["requires-python"]
+    assert floor.startswith(">=")
+    floor = tuple(int(p) for p in floor[2:].split("."))
+    tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("*.py"))
+    if re.search(r"^\s*import tomllib", tests, re.M):        # tomllib arrived in Python 3.11
+        assert floor >= (3, 11), f"the tests import tomllib but requires-python allows {floor}"
+    assert sys.version_info[:2] >= floor
+
+
+def test_license_citation_and_changelog():
+    import yaml
+
+    import cerlib
+
+    license_text = (ROOT / "LICENSE").read_text()
+    assert pyproject()["project"]["license"] == "MIT" and license_text.startswith("MIT License")
+    assert "Permission is hereby granted, free of charge" in license_text
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["type"] == "software" and cff["license"] == "MIT"
+    assert cff["title"] and cff["authors"] and cff["message"]
+    (paper,) = [r for r in cff["references"] if "2011.00876" in r["url"]]
+    assert paper["type"] == "article" and paper["year"] == 2020
+    assert [a["family-names"] for a in paper["authors"]] == ["Köprü", "Erzin"]
+    assert "Correlation Loss" in paper["title"]
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    headings = re.findall(r"^## \[([^\]]+)\]", changelog, re.M)
+    assert headings[0] == "Unreleased" and cerlib.__version__ in headings, headings
+
+
+def test_readme_shows_the_docs_command_and_ci_builds_the_site_before_the_tests():
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("<!-- docs-command -->\n", 1)[1]
+    line = after.splitlines()[0]
+    assert line.startswith("    ") and not line.startswith("     "), line
+    line = line.strip()
+    assert line.startswith('pip install -e ".[docs]"') and "sphinx-build -W -b html docs docs/_build/html" in line
+    docs = pyproject()["project"]["optional-dependencies"]["docs"]
+    assert {d.split(">=")[0] for d in docs} >= {"sphinx", "myst-nb", "sphinx-book-theme"}
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("readme_line docs-command") < ci.index("readme_line test-command")
+    assert 'bash -c "$docs_line"' in ci and "export CERLIB_REQUIRE_BROWSER=1" in ci
+    assert ci.index("torch==") < ci.index("chromium") < ci.index('bash -c "$docs_line"')
+    # the shell function .ci/run uses finds exactly the README's lines
+    script = ci.split("readme_line() {", 1)[1].split("\n}", 1)[0]
+    for marker, wanted in (("docs-command", line), ("test-command", None)):
+        got = subprocess.run(["bash", "-c", f"readme_line() {{{script}\n}}; readme_line {marker}"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert got and (wanted is None or got == wanted), (marker, got)
+    assert "docs/_build/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_every_test_run_reports_its_slowest_tests():
+    addopts = pyproject()["tool"]["pytest"]["ini_options"]["addopts"].split()
+    assert "--durations=15" in addopts
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "CI test run took" in ci and "CI took" in ci
+
+
+def test_notebooks_readme_says_how_to_get_the_stored_version_back():
+    text = (ROOT / "notebooks" / "README.md").read_text()
+    assert "git checkout -- notebooks/" in text and "model not found" in text
+    settings = json.loads((ROOT / ".jupyter" / "lab" / "settings" / "overrides.json").read_text())
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True

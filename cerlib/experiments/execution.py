@@ -10,10 +10,10 @@ writes the store.
 
 Examples
 --------
->>> from cerlib.examples import example_data
+>>> from cerlib.examples import data_folder, example_data
 >>> from cerlib.experiments.grid import paper_grid
 >>> specs = paper_grid(["V"], folds={"creativeit": [0]}, epochs=1, frames_per_epoch=512, lr=1e-3)
->>> df = run_grid(specs[:1], data=example_data(), progress=False)
+>>> df = run_grid(specs[:1], data=data_folder(), progress=False)
 >>> df[["table", "model", "task"]].values.tolist()
 [['V', 'CER-MTL', 'activation'], ['V', 'CER-MTL', 'valence'], ['V', 'CER-MTL', 'dominance']]
 """
@@ -90,7 +90,8 @@ def _dask_client(scheduler: str):
         if n < 1:
             raise ValueError(f"scheduler 'local:N' needs N >= 1 workers, got {scheduler!r}")
         try:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            # a free port on this machine only: the default 8787 may be taken ("Port 8787 is already in use")
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
         except Exception as err:  # noqa: BLE001 - Dask raises many kinds; one line says what to do
             raise SchedulerError(f"could not start {n} local Dask workers ({type(err).__name__}: "
                                  f"{str(err).splitlines()[0] if str(err) else ''}); in a script, put the call "
@@ -130,8 +131,8 @@ def bind_data(specs: Sequence[Spec], data, progress: bool | None = False):
 
     Examples
     --------
-    >>> from cerlib.examples import example_data
-    >>> specs, folders = bind_data([Spec("recola", 0)], example_data())
+    >>> from cerlib.examples import data_folder, example_data
+    >>> specs, folders = bind_data([Spec("recola", 0)], data_folder())
     >>> specs[0].data_key == data_key(folders[0]["recola"]) != ""
     True
     """
@@ -182,11 +183,11 @@ def run_grid(specs: Sequence[Spec], *, data=None, store=None, workers: int | Non
     Examples
     --------
     >>> import tempfile
-    >>> from cerlib.examples import example_data
+    >>> from cerlib.examples import data_folder, example_data
     >>> spec = Spec("recola", 0, modalities="speech", epochs=1, frames_per_epoch=256, lr=1e-3, tables=("II",))
     >>> out = tempfile.mkdtemp()
-    >>> df = run_grid([spec], data=example_data(), store=out, progress=False)
-    >>> run_grid([spec], data=example_data(), store=out, progress=False).equals(df)   # from the store
+    >>> df = run_grid([spec], data=data_folder(), store=out, progress=False)
+    >>> run_grid([spec], data=data_folder(), store=out, progress=False).equals(df)   # from the store
     True
     """
     if workers is not None and (not isinstance(workers, int) or workers < 1):

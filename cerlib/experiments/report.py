@@ -199,11 +199,11 @@ def write_report(results, out, *, command: str = "", seconds: float | None = Non
     Examples
     --------
     >>> import tempfile
-    >>> from cerlib.examples import example_data
+    >>> from cerlib.examples import data_folder, example_data
     >>> from cerlib.experiments import Spec, run_grid
     >>> spec = Spec("recola", 0, epochs=1, frames_per_epoch=256, lr=1e-3, tables=("II",))
     >>> out = tempfile.mkdtemp()
-    >>> meta = write_report(run_grid([spec], data=example_data(), store=out, progress=False), out)
+    >>> meta = write_report(run_grid([spec], data=data_folder(), store=out, progress=False), out)
     >>> meta["data"], meta["convergence"]["ran_out_of_epochs"]
     ('synthetic stubs', 1)
     >>> "Not converged" in (Path(out) / "claims.md").read_text()
@@ -298,11 +298,11 @@ def figure2(store, results=None, *, data=None, dataset: str = "creativeit", draw
     Examples
     --------
     >>> import tempfile
-    >>> from cerlib.examples import example_data
+    >>> from cerlib.examples import data_folder, example_data
     >>> from cerlib.experiments import Spec, run_grid
     >>> out = tempfile.mkdtemp()
     >>> specs = [Spec("recola", 0, loss=loss, epochs=1, frames_per_epoch=256, lr=1e-3) for loss in LOSSES]
-    >>> fig = figure2(out, run_grid(specs, data=example_data(), store=out, progress=False), dataset="recola")
+    >>> fig = figure2(out, run_grid(specs, data=data_folder(), store=out, progress=False), dataset="recola")
     >>> len(fig.axes) >= 2
     True
     """

@@ -12,10 +12,10 @@ course-scale stubs, one folder per draw, written into the cache on first use
 
 Examples
 --------
->>> from cerlib.examples import example_data
->>> resolve(example_data(), draws=[0])[0]["recola"].endswith("recola")
+>>> from cerlib.examples import data_folder, example_data
+>>> resolve(data_folder(), draws=[0])[0]["recola"].endswith("recola")
 True
->>> resolve(example_data(), draws=[1])                      # doctest: +IGNORE_EXCEPTION_DETAIL
+>>> resolve(data_folder(), draws=[1])                      # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
 ValueError: ... is one draw of the stubs (draw 0); ...
 """
@@ -41,7 +41,7 @@ def stub_manifest(folder) -> dict | None:
 
     Examples
     --------
-    >>> from cerlib.examples import example_data
+    >>> from cerlib.examples import data_folder, example_data
     >>> stub_manifest(example_data("recola"))["corpus"]
     'recola'
     """
@@ -59,7 +59,7 @@ def is_synthetic(folder) -> bool:
 
     Examples
     --------
-    >>> from cerlib.examples import example_data
+    >>> from cerlib.examples import data_folder, example_data
     >>> is_synthetic(example_data("creativeit"))
     True
     """
@@ -72,7 +72,7 @@ def data_key(folder) -> str:
 
     Examples
     --------
-    >>> from cerlib.examples import example_data
+    >>> from cerlib.examples import data_folder, example_data
     >>> data_key(example_data("creativeit")) == data_key(example_data("creativeit"))
     True
     >>> data_key(example_data("creativeit")) == data_key(example_data("recola"))
@@ -127,8 +127,8 @@ def resolve(data, draws: Iterable[int] = (0,), datasets: Iterable[str] | None = 
 
     Examples
     --------
-    >>> from cerlib.examples import example_data
-    >>> sorted(resolve(example_data(), draws=[0])[0])
+    >>> from cerlib.examples import data_folder, example_data
+    >>> sorted(resolve(data_folder(), draws=[0])[0])
     ['creativeit', 'recola']
     """
     draws = sorted({int(d) for d in draws})
