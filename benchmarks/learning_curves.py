@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -57,11 +56,8 @@ def main(argv=None) -> int:
         "machine": f"{platform.machine()}, 2-core shared CPU", "seconds": time.perf_counter() - started,
         "schedule": {**schedule, "epochs": args.epochs, "patience": None}, "data": "course-scale stubs, draw 0 (synthetic)"},
         indent=1) + "\n")
-    shipped = Path(__file__).resolve().parent.parent / "cerlib" / "measured" / "learning-curves"
-    shipped.mkdir(parents=True, exist_ok=True)
-    for name in ("curves.csv", "run.json"):  # what notebook 06 reads, wherever cerlib is installed
-        shutil.copyfile(out / name, shipped / name)
-    print(f"wrote {out / 'curves.csv'} ({len(rows)} epoch rows) and its copy in {shipped}")
+    print(f"wrote {out / 'curves.csv'} ({len(rows)} epoch rows); `python benchmarks/ship_results.py` copies it "
+          "into the package for notebook 06")
     return 0
 
 

@@ -106,6 +106,11 @@ def test_wheel_builds_without_warnings_and_ships_the_paper_tables(tmp_path):
     wheel = out / run.stdout.strip().splitlines()[-1]
     names = zipfile.ZipFile(wheel).namelist()
     assert "cerlib/paperdata/tables.csv" in names and "cerlib/formats.py" in names
+    shipped = ROOT / "cerlib" / "measured"
+    for path in shipped.rglob("*"):   # the measured results notebooks 06 and 07 read, wherever cerlib is installed
+        if path.is_file() and "__pycache__" not in path.parts:
+            assert f"cerlib/{path.relative_to(shipped.parent).as_posix()}" in names, path
+    assert {"cerlib/engine/loop.py", "cerlib/experiments/claims.py"} <= set(names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: MIT" in meta
     import cerlib
@@ -193,3 +198,15 @@ def test_notebooks_readme_says_how_to_get_the_stored_version_back():
     assert "git checkout -- notebooks/" in text and "model not found" in text
     settings = json.loads((ROOT / ".jupyter" / "lab" / "settings" / "overrides.json").read_text())
     assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
+
+
+def test_the_shipped_measurements_are_the_benchmarks_own():
+    """cerlib/measured/ holds copies (benchmarks/ship_results.py) of files in benchmarks/results/: the same bytes."""
+    root = Path(__file__).resolve().parent.parent
+    shipped = root / "cerlib" / "measured"
+    copies = [p for p in shipped.rglob("*") if p.is_file() and p.suffix in (".csv", ".json", ".pt")]
+    assert {"learning-curves/curves.csv", "reproduce-course/claims.csv"} <= {
+        p.relative_to(shipped).as_posix() for p in copies}
+    for copy in copies:
+        rel = copy.relative_to(shipped).as_posix().replace("reproduce-course/figure2/runs/", "reproduce-course/runs/")
+        assert copy.read_bytes() == (root / "benchmarks" / "results" / rel).read_bytes(), rel
