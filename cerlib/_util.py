@@ -49,10 +49,15 @@ def atomic_write(path, data: bytes) -> Path:
     >>> p = atomic_write(Path(tempfile.mkdtemp()) / "x.bin", b"abc")
     >>> p.read_bytes(), sorted(q.name for q in p.parent.iterdir())
     (b'abc', ['x.bin'])
+    >>> oct(p.stat().st_mode & 0o777) == oct(0o666 & ~os.umask(os.umask(0)))   # as open() makes files
+    True
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as open() would make it: mkstemp's 0600 would hide results from others
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
