@@ -223,13 +223,17 @@ def write_report(results, out, *, command: str = "", seconds: float | None = Non
         warning = [f"> **Not converged: these verdicts are not evidence.** {conv['ran_out_of_epochs']} of "
                    f"{conv['runs']} runs used every epoch without early stopping ending them "
                    f"({conv['stopped_early']} stopped early)" + (", as the quick schedule is a smoke run" if quick else "")
-                   + ". Judge the paper's claims from a converged grid (`reproduce --data course`).", ""]
+                   + ". Judge the paper's claims from a converged grid (`python -m cerlib reproduce`).", ""]
+    order = ["table", "dataset", "draw", "fold", "seed", "setting", "loss", "model", "n_frames", "task"]
+    results = results.sort_values(order, kind="stable").reset_index(drop=True)  # the same file from a run or a store
     label_synthetic(results).to_csv(out / "results.csv", index=False)
     raw, post = summarise(results), summarise(results, value="ccc_pp")
     shown_raw, shown_post = label_synthetic(raw.assign(synthetic=synthetic)), label_synthetic(post.assign(synthetic=synthetic))
     shown_raw.drop(columns="synthetic").assign(pp_mean=post["mean"], pp_std=post["std"]).to_csv(
         out / "summary.csv", index=False)
-    params = results.drop_duplicates("model").set_index("model")["parameters"].to_dict()
+    # Table V's parameter counts: the models of that table (multimodal, N = 20), not the first run of each name
+    table_v = results[results["table"] == "V"]
+    params = (table_v if len(table_v) else results).drop_duplicates("model").set_index("model")["parameters"].to_dict()
     draws = sorted(set(results["draw"])) if "draw" in results else [0]
     lines = [f"# Tables I-V on {source}: ours (mean ± std over {len(draws)} draw(s) x folds x seeds) "
              "and the paper's (in brackets)", ""] + warning
@@ -257,7 +261,7 @@ def write_report(results, out, *, command: str = "", seconds: float | None = Non
         f"{MIN_UNITS} units give no verdict. \"fusion ≥ speech\" is a non-inferiority claim with a margin of "
         f"{FUSION_MARGIN} CCC (the smallest gain the paper reports). `paper`: the same comparison on the "
         "paper's published numbers.", ""]
-    (out / "claims.md").write_text("\n".join(head) + _claims_markdown(claim_raw, claim_pp) + "\n")
+    (out / "claims.md").write_text("\n".join(head) + "\n" + _claims_markdown(claim_raw, claim_pp) + "\n")
     tag = " (synthetic stubs)" if synthetic else ""
     for table in present:
         fig = plot_table_heatmap(shown_raw, table, title=f"Table {table}{tag}")
