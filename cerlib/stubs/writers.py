@@ -56,7 +56,6 @@ def _write_wav(path: Path, wave: np.ndarray, sr: int, k: Knobs) -> None:
     sf.write(str(path), np.clip(wave, -1.0, 1.0).astype(np.float32), sr, subtype=k.audio_subtype, format="WAV")
 
 
-
 def _bvh_text(values: np.ndarray, fps: float = 60.0) -> str:
     lines = ["HIERARCHY"]
     children = {name: [c for c, p, _, _ in _SKELETON if p == name] for name, _, _, _ in _SKELETON}
