@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from .._util import progress_enabled
 from .knobs import SCALES, STUBS_VERSION, Knobs
 from .writers import make_stubs
 
@@ -29,7 +30,7 @@ def course_dir(seed: int = 0) -> Path:
     >>> course_dir().name
     'stubs-v4-course-seed0'
     """
-    from ..cache import default_cache_dir
+    from ..cache import default_cache_dir   # on use: the cache module loads the readers (formats)
 
     return default_cache_dir() / f"stubs-v{STUBS_VERSION}-course-seed{int(seed)}"
 
@@ -64,8 +65,6 @@ def course_stubs(which: str | Sequence[str] = ("creativeit", "recola"), seed: in
     >>> len(corpus.recordings), len(corpus.speakers)                         # doctest: +SKIP
     (40, 16)
     """
-    from .._util import progress_enabled
-
     if isinstance(which, str):
         which = (which,)
     root = course_dir(seed)
