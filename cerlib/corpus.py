@@ -248,7 +248,7 @@ class Fold:
                         f"{sorted(shared)}")
 
     def normaliser(self, modalities: str | Sequence[str] | None = None):
-        """A :class:`cerlib.features.Normaliser` fitted on the training recordings only.
+        """A :class:`cerlib.normaliser.Normaliser` fitted on the training recordings only.
 
         Validation and test recordings never contribute, so nothing about the
         held-out speakers leaks into the inputs.

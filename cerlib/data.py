@@ -1,7 +1,7 @@
 """Readers for the CreativeIT and RECOLA layouts: files on disk -> a Corpus of Recordings.
 
 CreativeIT and RECOLA are licensed, so the course ships synthetic stand-ins
-(``data_stubs/``, written by :func:`cerlib.stubs.make_stubs`) in the same
+(``data_stubs/``, written by :func:`cerlib.stubs.writers.make_stubs`) in the same
 layouts; the code below reads the stubs today and the real corpora the day a
 student has them. ``load_corpus(path)`` tells the two layouts apart by their
 files.

@@ -54,7 +54,7 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """Everything that turns data into the model's input, fixed by :func:`fit`.
+    """Everything that turns data into the model's input, fixed by :func:`~cerlib.training.fit`.
 
     Attributes
     ----------
@@ -167,7 +167,7 @@ def save_model(model: torch.nn.Module, path) -> Path:
 
 
 def load_model(path, device: str | torch.device | None = None) -> torch.nn.Module:
-    """Load a model written by :func:`save_model`, ready for :func:`predict`.
+    """Load a model written by :func:`save_model`, ready for :func:`~cerlib.training.predict`.
 
     Only tensors and plain Python values are read (``torch.load(weights_only=True)``):
     a file crafted to run code when unpickled is refused, not run.

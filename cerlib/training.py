@@ -12,14 +12,17 @@ takes a bare (T, P) array. Recordings give the model the columns of its
 ``tasks`` by name and fuse their modalities in the order of ``modalities``
 (early fusion; default: all of them, speech first).
 
-A trained model carries its preprocessing (:class:`Preprocessing`, as
-``model.preprocessing``): framing, modalities, feature names, tasks, frame
-rate and normalisation. :func:`predict`, :func:`evaluate`, :func:`save_model`
-and the CLI all read it from there, so test data is prepared exactly as the
-training data was. The model file (:func:`save_model`, :func:`load_model`,
-:class:`CheckpointError`, :class:`Preprocessing`) lives in :mod:`cerlib.modelfile`,
-the device and seeds (:func:`pick_device`, :func:`seed_everything`) in
-:mod:`cerlib.device`; both are importable from here as before.
+A trained model carries its preprocessing
+(:class:`~cerlib.modelfile.Preprocessing`, as ``model.preprocessing``):
+framing, modalities, feature names, tasks, frame rate and normalisation.
+:func:`predict`, :func:`evaluate`, :func:`~cerlib.modelfile.save_model` and
+the CLI all read it from there, so test data is prepared exactly as the
+training data was. The model file (:func:`~cerlib.modelfile.save_model`,
+:func:`~cerlib.modelfile.load_model`, :class:`~cerlib.modelfile.CheckpointError`,
+:class:`~cerlib.modelfile.Preprocessing`) lives in :mod:`cerlib.modelfile`,
+the device and seeds (:func:`~cerlib.device.pick_device`,
+:func:`~cerlib.device.seed_everything`) in :mod:`cerlib.device`; both are
+importable from here as before.
 """
 from __future__ import annotations
 
@@ -195,7 +198,7 @@ def _whole(value, name: str) -> int:
 
 
 def training_preprocessing(model, train_items, *, modalities, n_frames, stride, normalise) -> Preprocessing:
-    """The :class:`Preprocessing` that :func:`fit` fixes from the training data (normaliser included)."""
+    """The :class:`~cerlib.modelfile.Preprocessing` that :func:`fit` fixes from the training data (normaliser included)."""
     mode = "global" if normalise is True else None if normalise in (False, None) else normalise
     if mode not in NORMALISE_MODES + (None,):
         raise ValueError(f"normalise must be one of {NORMALISE_MODES}, True (global) or False/None, got {normalise!r}")
@@ -271,11 +274,11 @@ def fit(
         Draw only this many (random) frames per epoch; consecutive frames are
         nearly identical, so a fraction of an epoch teaches almost as much.
     device : str or torch.device, optional
-        Default: :func:`pick_device`.
+        Default: :func:`~cerlib.device.pick_device`.
     seed : int
         Seeds the batch order: epoch e draws ``randperm`` number e of one
         generator seeded with ``seed``. Seed the model's initial weights
-        yourself with :func:`seed_everything` before building it.
+        yourself with :func:`~cerlib.device.seed_everything` before building it.
     progress : bool, optional
         Show a progress bar (default: yes); ``$CERLIB_QUIET`` turns every bar off.
     cpu_threads : int or None, default 1
@@ -291,7 +294,7 @@ def fit(
     -------
     History
         The model is trained in place, holds the best validation weights and
-        its :class:`Preprocessing` (``model.preprocessing``). Interrupting the
+        its :class:`~cerlib.modelfile.Preprocessing` (``model.preprocessing``). Interrupting the
         kernel stops training cleanly: the model keeps the best weights so far
         and the history says ``interrupted=True``. A loss that turns NaN stops
         training with an error, restoring the best (or initial) weights.
@@ -362,7 +365,7 @@ def predict(model: torch.nn.Module, data, *, modalities=None, batch_size: int = 
 
     Parameters
     ----------
-    model : a model trained by :func:`fit` or loaded by :func:`load_model`
+    model : a model trained by :func:`fit` or loaded by :func:`~cerlib.modelfile.load_model`
     data : Recording, Example, features (T, P), or a list of these
         Recordings must have the model's frame rate and feature columns.
     device : optional

@@ -7,7 +7,7 @@ data the day a student has it. The files are real signals, not features:
 waveforms (WAV), motion capture (BVH), annotators' traces (CSV / ARFF) and,
 for RECOLA, face descriptors (ARFF).
 
-The simulation is causal, and every arrow below is a knob (:class:`Knobs`)::
+The simulation is causal, and every arrow below is a knob (:class:`~cerlib.stubs.knobs.Knobs`)::
 
     latent affect per speaker (activation A, valence V, dominance D)
         slowly varying (Gaussian-smoothed noise, ``affect_timescale_s``),

@@ -1,7 +1,7 @@
 """The knobs of the stub simulation and the corpus sizes (part of :mod:`cerlib.stubs`).
 
 :class:`Knobs` holds every parameter of the simulation, ``SCALES`` the corpus
-sizes that :func:`cerlib.stubs.make_stubs` names, and ``STUBS_VERSION`` the
+sizes that :func:`cerlib.stubs.writers.make_stubs` names, and ``STUBS_VERSION`` the
 version written into every manifest.
 
 Examples
@@ -27,14 +27,14 @@ CONTROL_RATE = 100.0
 
 @dataclass(frozen=True)
 class Knobs:
-    """Every parameter of the simulation; pass any of them to :func:`~cerlib.stubs.make_stubs`.
+    """Every parameter of the simulation; pass any of them to :func:`~cerlib.stubs.writers.make_stubs`.
 
     Affect values live on the annotation scale, -1 (passive / negative /
     submissive) to +1. "Per unit" below means per unit of that scale.
 
     The knobs, by group::
 
-        Corpus size (the ``scale`` argument of :func:`~cerlib.stubs.make_stubs` sets these)
+        Corpus size (the ``scale`` argument of :func:`~cerlib.stubs.writers.make_stubs` sets these)
             creativeit_pairs : actor pairs in each session (one entry per session)
             creativeit_improvisations : improvisations each pair performs, per session
             creativeit_duration_s : length of one improvisation
@@ -207,7 +207,7 @@ class Knobs:
 #: 20 recordings of 20 s; RECOLA 6 + 3 subjects of 25 s; 8-bit µ-law audio, under
 #: 20 MB in all. "course" keeps that shape with the real corpora's number of
 #: recordings (40 CreativeIT, 9 + 9 RECOLA) of 60 s each: about 60 minutes of
-#: audio, written in well under a minute into the cache (:func:`~cerlib.stubs.course_stubs`) for
+#: audio, written in well under a minute into the cache (:func:`~cerlib.stubs.course.course_stubs`) for
 #: the notebooks' and ``reproduce``'s larger runs. "creativeit" matches the paper's
 #: CreativeIT (40 recordings of 3.5 min) and RECOLA (9 + 9 subjects of 5 min), for GPU runs.
 SCALES: dict[str, dict] = {

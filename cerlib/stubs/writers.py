@@ -340,7 +340,7 @@ def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = 
         ``"small"``: the committed instance (CreativeIT: 16 actors in 5
         sessions, 20 actor-recordings of 20 s; RECOLA 6 train + 3 dev subjects
         of 25 s; 8-bit µ-law audio). ``"course"``: the same shape with 40
-        CreativeIT and 9 + 9 RECOLA recordings of 60 s (see :func:`course_stubs`).
+        CreativeIT and 9 + 9 RECOLA recordings of 60 s (see :func:`~cerlib.stubs.course.course_stubs`).
         ``"creativeit"``: the paper's sizes (40 recordings of 3.5 min, 16
         actors, 5 sessions; RECOLA 9 + 9 subjects of 5 min; 16-bit audio),
         about 340 MB, for GPU runs.
@@ -349,7 +349,7 @@ def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = 
     progress : bool, default False
         Show a progress bar.
     **knobs
-        Any field of :class:`Knobs`, overriding the scale's and the defaults.
+        Any field of :class:`~cerlib.stubs.knobs.Knobs`, overriding the scale's and the defaults.
 
     Returns
     -------
