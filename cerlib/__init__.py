@@ -7,21 +7,25 @@ documented in its own module.
 Modules, in the order data flows through them::
 
     _util       progress bars shared by every module
+    normaliser  z-scores with training statistics (re-exported by features)
     features    speech (MFCC-39), body motion (Euler + deltas); pure array functions
     formats     file readers: wav, BVH, ARFF, ratings CSV
     corpus      Recording, Fold, Corpus, speaker-independent folds
     layouts     the CreativeIT and RECOLA layouts: which files make a recording
     cache       computed features on disk, keyed and written atomically
     data        load_corpus: layouts + formats + features + cache -> Corpus
-    stubs       the synthetic corpora in ``data_stubs/``
+    stubs       the synthetic corpora in ``data_stubs/``: a package (knobs, simulate, writers,
+                course, cli)
     examples    example_data: those corpora wherever cerlib is installed
     framing     feature images F_l, the paper's Eq. (1)
     metrics     CCC / PCC on arrays, rolling CCC
     losses      CCC / PCC / MSE losses in torch, the multi-task sum
     models      CER-MTL, CER-STL, Pure CNN in plain PyTorch; Keras-style parameter counts
+    device      the device to train on, seeds
+    modelfile   Preprocessing, the safe model file: save / load, CheckpointError
     engine      the speed work: models stacked into one, fused heads, stacked Adam, the one
                 training loop (notebook 09)
-    training    fit / predict / evaluate, Preprocessing, safe save / load, device and seeds
+    training    fit / predict / evaluate (and re-exports device and modelfile's names)
     grouped     fit_group: many models in one pass, the engine's loop as fit's
     experiments the paper's grid, resumable store, executors, claims
     plots       figures used by the notebooks (never trains anything)

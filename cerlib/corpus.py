@@ -25,7 +25,7 @@ __all__ = ["Recording", "Fold", "Corpus", "assert_speaker_independent"]
 # Data classes
 # ---------------------------------------------------------------------------
 
-def _modality_order(names: Iterable[str]) -> tuple[str, ...]:
+def modality_order(names: Iterable[str]) -> tuple[str, ...]:
     names = list(names)
     return tuple(sorted(names, key=lambda m: (m != "speech", names.index(m))))
 
@@ -113,7 +113,7 @@ class Recording:
     @property
     def modalities(self) -> tuple[str, ...]:
         """Modality names, speech first."""
-        return _modality_order(self.features)
+        return modality_order(self.features)
 
     def _resolve(self, modalities) -> tuple[str, ...]:
         if modalities is None or (isinstance(modalities, str) and modalities in ("multimodal", "all")):
@@ -248,7 +248,7 @@ class Fold:
                         f"{sorted(shared)}")
 
     def normaliser(self, modalities: str | Sequence[str] | None = None):
-        """A :class:`cerlib.features.Normaliser` fitted on the training recordings only.
+        """A :class:`cerlib.normaliser.Normaliser` fitted on the training recordings only.
 
         Validation and test recordings never contribute, so nothing about the
         held-out speakers leaks into the inputs.

@@ -1,7 +1,7 @@
 """Readers for the CreativeIT and RECOLA layouts: files on disk -> a Corpus of Recordings.
 
 CreativeIT and RECOLA are licensed, so the course ships synthetic stand-ins
-(``data_stubs/``, written by :func:`cerlib.stubs.make_stubs`) in the same
+(``data_stubs/``, written by :func:`cerlib.stubs.writers.make_stubs`) in the same
 layouts; the code below reads the stubs today and the real corpora the day a
 student has them. ``load_corpus(path)`` tells the two layouts apart by their
 files.
@@ -64,13 +64,13 @@ import numpy as np
 
 from . import features as _features
 from ._util import progress as _progress
-from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, _coverage_s, _fill_gaps,
-                      _frames_within, _require_file, _step, _warn, read_arff, read_audio, read_bvh, read_ratings,
-                      resample_series)
-from .corpus import Corpus, Fold, Recording, _modality_order, assert_speaker_independent
+from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, coverage_s, fill_gaps, frames_within,
+                      read_arff, read_audio, read_bvh, read_ratings, require_file, resample_series, sample_step,
+                      warn_dataset)
+from .corpus import Corpus, Fold, Recording, assert_speaker_independent, modality_order
 from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_LAYOUT, CREATIVEIT_TASKS, LABEL_SCALE, RECOLA_LAYOUT,
-                      RECOLA_TASKS, _creativeit_specs, _recola_specs, _Spec,
-                      detect_layout, enclosing_dataset)
+                      RECOLA_TASKS, RecordingSpec, creativeit_specs, detect_layout, enclosing_dataset,
+                      recola_specs)
 from . import cache as _cache
 from .cache import default_cache_dir
 
@@ -133,7 +133,7 @@ class _Dropped(Exception):
     """The recording's labels are missing or NaN; it is dropped with a warning."""
 
 
-def _read_label_series(spec: _Spec, task: str, path: Path, corpus: str, gold: bool):
+def _read_label_series(spec: RecordingSpec, task: str, path: Path, corpus: str, gold: bool):
     """(times, values (N, R), raters) of one task; raises _Dropped if labels are missing."""
     if not path.is_file():
         raise _Dropped(f"dropping recording {spec.name!r}: no {task} labels (expected {path})")
@@ -146,7 +146,7 @@ def _read_label_series(spec: _Spec, task: str, path: Path, corpus: str, gold: bo
         raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
 
 
-def _parse_label_series(spec: _Spec, task: str, path: Path, gold: bool):
+def _parse_label_series(spec: RecordingSpec, task: str, path: Path, gold: bool):
     if gold:
         _, df = read_arff(path)
         cols = list(df.columns)
@@ -170,7 +170,7 @@ def _parse_label_series(spec: _Spec, task: str, path: Path, gold: bool):
     return times, values, raters
 
 
-def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joints,
+def _compute_recording(spec: RecordingSpec, corpus: str, tasks, fps: float, sr: int, joints,
                        gold_standard: bool) -> tuple[dict, list[str]]:
     layout = CREATIVEIT_LAYOUT if corpus == "creativeit" else RECOLA_LAYOUT
     messages: list[str] = []
@@ -218,7 +218,7 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
             motion_angles = angles
         else:
             times = np.arange(bvh.n_frames) / bvh_fps
-            motion_angles = resample_series(times, angles, fps, _frames_within(coverage["motion"], fps),
+            motion_angles = resample_series(times, angles, fps, frames_within(coverage["motion"], fps),
                                             period=360.0)
         frames["motion"] = motion_angles.shape[0]
         other["motion"] = motion_angles
@@ -241,18 +241,18 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
         numeric = [c for c in cols if c != time_cols[0] and df[c].dtype.kind == "f"]
         if times.size == 0 or not numeric:
             raise DatasetError(f"recording {spec.name!r}: {path} holds no numeric face frames\n{layout}")
-        values, empty = _fill_gaps(df[numeric].to_numpy(np.float64))
+        values, empty = fill_gaps(df[numeric].to_numpy(np.float64))
         if empty:
             messages.append(f"recording {spec.name!r}: {path} has no values at all in columns "
                             f"{[numeric[c] for c in empty]}; filled with 0")
-        coverage["face"] = _coverage_s(times)
-        periods.append(_step(times))
-        frames["face"] = _frames_within(coverage["face"], fps)
+        coverage["face"] = coverage_s(times)
+        periods.append(sample_step(times))
+        frames["face"] = frames_within(coverage["face"], fps)
         other["face"] = resample_series(times, values, fps, frames["face"])
     for t, (times, _, _) in label_series.items():
-        coverage[f"{t} labels"] = _coverage_s(times)
-        periods.append(_step(times))
-        frames[f"{t} labels"] = _frames_within(coverage[f"{t} labels"], fps)
+        coverage[f"{t} labels"] = coverage_s(times)
+        periods.append(sample_step(times))
+        frames[f"{t} labels"] = frames_within(coverage[f"{t} labels"], fps)
 
     n = min(frames.values())
     spread = max(coverage.values()) - min(coverage.values())
@@ -294,7 +294,7 @@ def _compute_recording(spec: _Spec, corpus: str, tasks, fps: float, sr: int, joi
     return arrays, meta
 
 
-def _match_face_columns(spec: _Spec, arrays: dict, meta: dict, reference):
+def _match_face_columns(spec: RecordingSpec, arrays: dict, meta: dict, reference):
     """Reorder a recording's face columns to ``reference`` by name; a missing or extra column is an error."""
     names = list(meta["feature_names"]["face"])
     if reference is None:
@@ -328,20 +328,20 @@ def _code_fingerprint() -> str:
 _CODE_FINGERPRINT: str | None = None
 
 
-def _source_files(spec: _Spec) -> dict:
+def _source_files(spec: RecordingSpec) -> dict:
     """Role -> path of every file a recording is computed from (the cache key's description)."""
     return {**{k: p for k, p in spec.primary.items()},
             **{f"labels/{t}": p for t, p in spec.labels.items()},
             **{f"ratings/{t}": p for t, p in spec.extra_ratings.items()}}
 
 
-def _build(spec: _Spec, arrays: dict, meta: dict, tasks, fps: float) -> Recording:
+def _build(spec: RecordingSpec, arrays: dict, meta: dict, tasks, fps: float) -> Recording:
     features = {k[len("feat_"):]: arrays[k] for k in arrays if k.startswith("feat_")}
     ratings = {t: arrays[f"ratings_{t}"] for t in tasks if f"ratings_{t}" in arrays}
     sources = {k: p for k, p in spec.primary.items()}
     sources.update({t: p for t, p in spec.labels.items()})
     return Recording(name=spec.name, speaker=spec.speaker, fps=float(fps),
-                     features={m: features[m] for m in _modality_order(features)},
+                     features={m: features[m] for m in modality_order(features)},
                      labels=arrays["labels"], tasks=tuple(tasks), session=spec.session,
                      partition=spec.partition, ratings=ratings or None,
                      raters={t: tuple(v) for t, v in meta["raters"].items()},
@@ -422,11 +422,11 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
             raise ValueError("gold_standard=True is for RECOLA; CreativeIT labels are always the "
                              "mean of its annotators")
         tasks = CREATIVEIT_TASKS
-        specs = _creativeit_specs(root, tasks)
+        specs = creativeit_specs(root, tasks)
         modalities = ("speech", "motion")
     else:
         tasks = RECOLA_TASKS
-        specs = _recola_specs(root, tasks, tuple(partitions), gold_standard)
+        specs = recola_specs(root, tasks, tuple(partitions), gold_standard)
         modalities = ("speech", "face")
 
     cache_root = None
@@ -452,7 +452,7 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
     face_names = None     # the face columns of the first recording: every other is matched to them
     for spec in _progress(specs, enabled=progress, desc=f"loading {kind}", unit="rec"):
         for what, p in spec.primary.items():
-            _require_file(p, "motion capture (BVH)" if what == "motion" else
+            require_file(p, "motion capture (BVH)" if what == "motion" else
                           "face features (ARFF)" if what == "face" else what, spec.name, layout)
         entry = None
         cached = None
@@ -463,18 +463,18 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
             try:
                 arrays, meta = _compute_recording(spec, kind, tasks, fps, int(sr), joints, gold_standard)
             except _Dropped as drop:
-                _warn(str(drop))
+                warn_dataset(str(drop))
                 continue
             if cache_ok:
                 try:
                     _cache.write_entry(entry, arrays, meta)
                 except OSError as err:
-                    _warn(f"cannot write the feature cache in {cache_root} ({err}); loading without it")
+                    warn_dataset(f"cannot write the feature cache in {cache_root} ({err}); loading without it")
                     cache_ok = False
         else:
             arrays, meta = cached
         for message in meta.get("messages", []):
-            _warn(message)
+            warn_dataset(message)
         if "feat_face" in arrays:
             face_names = _match_face_columns(spec, arrays, meta, face_names)
         recordings.append(_build(spec, arrays, meta, tasks, fps))

@@ -4,7 +4,7 @@ The course's examples, docstrings and notebooks read the small synthetic
 corpora (``scale="small"``, seed 0: the instance committed in the repository's
 ``data_stubs/``). In a checkout they are found there; where cerlib was
 installed without the repository (a wheel, a hosted Jupyter) the same corpora
-are written once into the cache with :func:`cerlib.stubs.make_stubs` (a few
+are written once into the cache with :func:`cerlib.stubs.writers.make_stubs` (a few
 seconds, nothing is downloaded) and found there afterwards. Either way a
 notebook copied anywhere runs without a relative path.
 
@@ -124,7 +124,7 @@ def data_folder(spec: str | os.PathLike | None = None) -> Path:
     spec : path-like or "course", optional
         A folder holding ``creativeit/`` and/or ``recola/`` (stubs or your copy
         of the real data), or ``"course"`` for the course-scale stubs
-        (:func:`cerlib.stubs.data_root`). Notebooks pass ``$CERLIB_DATA`` here.
+        (:func:`cerlib.stubs.course.data_root`). Notebooks pass ``$CERLIB_DATA`` here.
         None or ``""``: the example corpora (:func:`example_data`).
 
     Returns

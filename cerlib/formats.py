@@ -58,14 +58,16 @@ class DatasetWarning(UserWarning):
     """
 
 
-def _warn(message: str) -> None:
+# warn_dataset, require_file, sample_step, coverage_s, frames_within and fill_gaps are
+# package-internal (cerlib.data and cerlib.layouts use them): public names, not in __all__.
+def warn_dataset(message: str) -> None:
     warnings.warn(message, DatasetWarning, stacklevel=3)
 
 # ---------------------------------------------------------------------------
 # File readers
 # ---------------------------------------------------------------------------
 
-def _require_file(path: Path, what: str, recording: str | None, layout: str) -> Path:
+def require_file(path: Path, what: str, recording: str | None, layout: str) -> Path:
     if not path.is_file():
         who = f"recording {recording!r}: " if recording else ""
         raise DatasetError(f"{who}missing {what} file {path}\n{layout}")
@@ -562,16 +564,16 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
     return values[:, 0], values[:, 1:], cols[1:]
 
 
-def _step(times: np.ndarray) -> float:
+def sample_step(times: np.ndarray) -> float:
     return float(np.median(np.diff(times))) if times.size > 1 else 0.0
 
 
-def _coverage_s(times: np.ndarray) -> float:
+def coverage_s(times: np.ndarray) -> float:
     """Seconds a series with sample times ``times`` covers: last time plus one step."""
-    return float(times[-1] + _step(times)) if times.size else 0.0
+    return float(times[-1] + sample_step(times)) if times.size else 0.0
 
 
-def _frames_within(duration_s: float, fps: float) -> int:
+def frames_within(duration_s: float, fps: float) -> int:
     """Number of frame times ``k / fps`` inside ``[0, duration_s)``."""
     return max(0, int(math.ceil(duration_s * fps - 1e-6)))
 
@@ -610,7 +612,7 @@ def resample_series(times, values, fps: float, n_frames: int | None = None, *,
     one_d = v.ndim == 1
     v2 = v[:, None] if one_d else v
     if n_frames is None:
-        n_frames = _frames_within(_coverage_s(t), fps)
+        n_frames = frames_within(coverage_s(t), fps)
     if period is not None:
         v2 = np.unwrap(v2, period=period, axis=0)
     ft = np.arange(n_frames) / float(fps)
@@ -623,7 +625,7 @@ def resample_series(times, values, fps: float, n_frames: int | None = None, *,
     return out[:, 0] if one_d else out
 
 
-def _fill_gaps(values: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def fill_gaps(values: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Interpolate NaN rows per column; returns the filled array and columns that were all NaN."""
     out = values.copy()
     empty = []

@@ -19,13 +19,13 @@ import torch
 
 from .engine import Bank, build_group, train_members
 from .models import CERMTL
-from .training import _is_recording, _items, _prepare, describe_device, pick_device, training_preprocessing
+from .training import as_items, describe_device, is_recording, pick_device, prepare_inputs, training_preprocessing
 
 __all__ = ["fit_group"]
 
 
 class _Union:
-    """What ``training._prepare`` needs of a model: the columns and tasks of the shared bank."""
+    """What ``training.prepare_inputs`` needs of a model: the columns and tasks of the shared bank."""
 
     def __init__(self, n_features, tasks):
         self.n_features, self.tasks = n_features, tuple(tasks)
@@ -33,7 +33,7 @@ class _Union:
 
 def _layout(items, models, modalities_per_member):
     """-> (bank width, per-member columns into the bank): all columns for arrays."""
-    recording = next((it for it in items if _is_recording(it)), None)
+    recording = next((it for it in items if is_recording(it)), None)
     if recording is None:
         if any(m is not None for m in modalities_per_member):
             raise ValueError("modalities_per_member needs Recordings; (features, labels) pairs have no modalities")
@@ -130,11 +130,11 @@ def fit_group(
     n_frames = models[0].n_frames
     dev = pick_device(device)
 
-    train_items = _items(train, "train")
+    train_items = as_items(train, "train")
     if not train_items:
         raise ValueError("no training data: an empty list of recordings was given")
     width, columns = _layout(train_items, models, mods)
-    if any(_is_recording(it) for it in train_items):
+    if any(is_recording(it) for it in train_items):
         tasks = tuple(dict.fromkeys(t for m in models for t in m.tasks))
     else:
         tasks = tuple(models[0].tasks)
@@ -148,14 +148,14 @@ def fit_group(
     union = _Union(width, tasks)
     framing = dict(n_frames=n_frames, stride=stride, normalise=normalise)
     union_pre = training_preprocessing(union, train_items, modalities=None, **framing)
-    train_x, train_y = _prepare(union, train_items, union_pre, True, "train")
+    train_x, train_y = prepare_inputs(union, train_items, union_pre, True, "train")
     for m, md in zip(models, mods):  # each member's own preprocessing, exactly as fit would fix it
         m.preprocessing = training_preprocessing(m, train_items, modalities=md, **framing)
     bank = Bank(train_x, train_y, n_frames, stride, dev)
-    valid_items = _items(valid, "valid")
+    valid_items = as_items(valid, "valid")
     valid_data = None
     if valid_items:
-        valid_x, valid_y = _prepare(union, valid_items, union_pre, True, "valid")
+        valid_x, valid_y = prepare_inputs(union, valid_items, union_pre, True, "valid")
         valid_data = ([Bank([x], None, n_frames, stride, dev) for x in valid_x], valid_y)
     device_name = describe_device(dev)
     threads_before = torch.get_num_threads()

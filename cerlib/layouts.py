@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .formats import DatasetError, _require_file
+from .formats import DatasetError, require_file
 
 __all__ = ["CREATIVEIT_TASKS", "RECOLA_TASKS", "CREATIVEIT_JOINTS", "detect_layout", "enclosing_dataset"]
 
@@ -146,7 +146,9 @@ def enclosing_dataset(path: str | os.PathLike) -> Path | None:
 
 
 @dataclass
-class _Spec:
+class RecordingSpec:
+    """The files that make one recording (package-internal: :mod:`cerlib.data` reads them)."""
+
     name: str
     speaker: str
     session: int | None
@@ -167,10 +169,10 @@ def _check_recording_name(name: str, index: Path, n_row: int) -> None:
                            f"audio/<recording>.wav and the file names cerlib writes")
 
 
-def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
+def creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[RecordingSpec]:
     import pandas as pd
 
-    index = _require_file(root / "recordings.csv", "index", None, CREATIVEIT_LAYOUT)
+    index = require_file(root / "recordings.csv", "index", None, CREATIVEIT_LAYOUT)
     try:
         df = pd.read_csv(index, dtype=str, skipinitialspace=True).fillna("")
     except Exception as err:
@@ -206,7 +208,7 @@ def _creativeit_specs(root: Path, tasks: tuple[str, ...]) -> list[_Spec]:
         except ValueError:
             raise DatasetError(f"{index}: recording {name!r} has session {row['session']!r}, "
                                "expected an integer (1..5)") from None
-        specs.append(_Spec(
+        specs.append(RecordingSpec(
             name=name, speaker=row["actor"].strip(), session=session, partition=None,
             primary={"audio": audio,
                      "motion": root / "mocap" / f"{name}.bvh"},
@@ -220,7 +222,7 @@ def _natural_key(name: str):
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
-def _recola_specs(root: Path, tasks, partitions, gold_standard: bool) -> list[_Spec]:
+def recola_specs(root: Path, tasks, partitions, gold_standard: bool) -> list[RecordingSpec]:
     audio_dir = root / "recordings_audio"
     # A recording is any name with a wav, a face file or ratings: a missing wav is then an
     # error naming it (load_corpus checks every primary file), not a recording that vanishes.
@@ -236,7 +238,7 @@ def _recola_specs(root: Path, tasks, partitions, gold_standard: bool) -> list[_S
     for name in names:
         individual = {t: root / "ratings_individual" / RECOLA_TASK_FOLDERS[t] / f"{name}.csv" for t in tasks}
         gold = {t: root / "ratings_gold_standard" / RECOLA_TASK_FOLDERS[t] / f"{name}.arff" for t in tasks}
-        specs.append(_Spec(
+        specs.append(RecordingSpec(
             name=name, speaker=name, session=None, partition=name.split("_")[0],
             primary={"audio": audio_dir / f"{name}.wav",
                      "face": root / "features_video_geometric" / f"{name}.arff"},

@@ -1,4 +1,4 @@
-"""Training and inference (Section III): fit, predict, evaluate, save and load.
+"""Training and inference (Section III): fit, predict, evaluate; save and load re-exported.
 
 The set-up follows the paper: Adam, learning rate 5e-5, batch size 256, up to
 100 epochs, early stopping with patience 20 on the validation mean CCC, and the
@@ -12,98 +12,36 @@ takes a bare (T, P) array. Recordings give the model the columns of its
 ``tasks`` by name and fuse their modalities in the order of ``modalities``
 (early fusion; default: all of them, speech first).
 
-A trained model carries its preprocessing (:class:`Preprocessing`, as
-``model.preprocessing``): framing, modalities, feature names, tasks, frame
-rate and normalisation. :func:`predict`, :func:`evaluate`, :func:`save_model`
-and the CLI all read it from there, so test data is prepared exactly as the
-training data was.
+A trained model carries its preprocessing
+(:class:`~cerlib.modelfile.Preprocessing`, as ``model.preprocessing``):
+framing, modalities, feature names, tasks, frame rate and normalisation.
+:func:`predict`, :func:`evaluate`, :func:`~cerlib.modelfile.save_model` and
+the CLI all read it from there, so test data is prepared exactly as the
+training data was. The model file (:func:`~cerlib.modelfile.save_model`,
+:func:`~cerlib.modelfile.load_model`, :class:`~cerlib.modelfile.CheckpointError`,
+:class:`~cerlib.modelfile.Preprocessing`) lives in :mod:`cerlib.modelfile`,
+the device and seeds (:func:`~cerlib.device.pick_device`,
+:func:`~cerlib.device.seed_everything`) in :mod:`cerlib.device`; both are
+importable from here as before.
 """
 from __future__ import annotations
 
 import dataclasses
-import io
 import math
-import os
-import random
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
 
-from ._util import atomic_write
+from .device import describe_device, pick_device, seed_everything
 from .engine import (Bank, EarlyStopping, History, build_group, forward_frames,  # noqa: F401 (EarlyStopping:
                      score_predictions, train_members)                         # re-exported for callers)
-from .features import Normaliser
+from .normaliser import Normaliser
+from .modelfile import (CHECKPOINT_FORMAT, NORMALISE_MODES, CheckpointError, Preprocessing,  # noqa: F401
+                        load_model, preprocessing_of, save_model)              # (re-exported for callers)
 
 __all__ = ["fit", "predict", "evaluate", "History", "Example", "Preprocessing", "CheckpointError",
            "pick_device", "describe_device", "seed_everything", "save_model", "load_model"]
-
-#: Version of the checkpoint layout written by :func:`save_model`.
-CHECKPOINT_FORMAT = 1
-_CHECKPOINT_KIND = "cerlib-model"
-NORMALISE_MODES = ("global", "recording", "speaker")
-
-
-# --------------------------------------------------------------------------- device, seeds, bars
-def pick_device(device: str | torch.device | None = None, *, verbose: bool = False) -> torch.device:
-    """The device to train on: the one asked for, else ``$CERLIB_DEVICE``,
-    else CUDA, then Apple's MPS, then the CPU.
-
-    Examples
-    --------
-    >>> pick_device("cpu")
-    device(type='cpu')
-    """
-    choice = device if device is not None else os.environ.get("CERLIB_DEVICE") or None
-    if choice is None:
-        if torch.cuda.is_available():
-            choice = "cuda"
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            choice = "mps"
-        else:
-            choice = "cpu"
-    dev = torch.device(choice)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA GPU on this machine")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise RuntimeError("device 'mps' was asked for, but torch sees no Apple GPU (MPS) on this machine")
-    if verbose:
-        print(f"cerlib uses {describe_device(dev)}")
-    return dev
-
-
-def describe_device(device: torch.device | str | None = None) -> str:
-    """A human-readable name, e.g. ``'cuda (NVIDIA H100 80GB HBM3)'`` or ``'cpu (2 threads)'``.
-
-    Examples
-    --------
-    >>> describe_device("cpu")                        # doctest: +ELLIPSIS
-    'cpu (... thread...)'
-    """
-    dev = pick_device(device)
-    if dev.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(dev)})"
-    if dev.type == "cpu":
-        n = torch.get_num_threads()
-        return f"cpu ({n} thread{'s' if n != 1 else ''})"
-    return dev.type
-
-
-def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and torch (all devices). Call before building a model
-    so that its initial weights repeat; ``fit(seed=...)`` seeds the batch order.
-
-    Examples
-    --------
-    >>> seed_everything(0); a = torch.rand(1)
-    >>> seed_everything(0); bool(a == torch.rand(1))
-    True
-    """
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 # --------------------------------------------------------------------------- what goes in, what comes out
@@ -121,99 +59,13 @@ class Example(NamedTuple):
     labels: np.ndarray    # (T, n_tasks), or (T,) for one task
 
 
-class CheckpointError(ValueError):
-    """A model file is missing, damaged, foreign or from a newer cerlib.
-
-    Examples
-    --------
-    >>> try:
-    ...     load_model("no-such-model.pt")
-    ... except CheckpointError as err:
-    ...     print(str(err).split(":")[0])
-    no-such-model.pt
-    """
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """Everything that turns data into the model's input, fixed by :func:`fit`.
-
-    Attributes
-    ----------
-    n_frames, stride : int
-        Framing of Eq. (1).
-    tasks : tuple of str
-        Output columns, in order.
-    modalities : tuple of str or None
-        Fused modalities of a Recording, in order (None: arrays were given).
-    feature_names : tuple of str or None
-        The P input columns by name (None when the data did not name them).
-    fps : float or None
-        Frame rate of the training data.
-    normalise : {"global", "recording", "speaker"} or None
-        "global": z-score with the training statistics ``normaliser``;
-        "recording" / "speaker": each recording / speaker with its own
-        statistics, at test time too (transductive: it uses the test
-        speaker's unlabelled features); None: raw features.
-    normaliser : Normaliser or None
-        The training statistics for "global".
-
-    Examples
-    --------
-    >>> p = Preprocessing(n_frames=20, stride=10, tasks=("activation",))
-    >>> Preprocessing.from_dict(p.to_dict()) == p
-    True
-    """
-
-    n_frames: int
-    stride: int
-    tasks: tuple
-    modalities: tuple | None = None
-    feature_names: tuple | None = None
-    fps: float | None = None
-    normalise: str | None = None
-    normaliser: Normaliser | None = field(default=None, compare=False)
-
-    def to_dict(self) -> dict:
-        """Plain Python (str, int, float, lists): safe to save and to load with ``weights_only``."""
-        d = dataclasses.asdict(self)
-        d["tasks"] = list(self.tasks)
-        d["modalities"] = list(self.modalities) if self.modalities is not None else None
-        d["feature_names"] = list(self.feature_names) if self.feature_names is not None else None
-        d["normaliser"] = self.normaliser.to_dict() if self.normaliser is not None else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Preprocessing":
-        d = dict(d)
-        for key in ("tasks", "modalities", "feature_names"):
-            if d.get(key) is not None:
-                d[key] = tuple(d[key])
-        if d.get("normaliser") is not None:
-            d["normaliser"] = Normaliser.from_dict(d["normaliser"])
-        return cls(**d)
-
-
-def preprocessing_of(model: torch.nn.Module) -> Preprocessing:
-    """The model's :class:`Preprocessing`; an untrained model gets its defaults.
-
-    Examples
-    --------
-    >>> from cerlib import CERMTL
-    >>> preprocessing_of(CERMTL()).n_frames, preprocessing_of(CERMTL()).normalise
-    (20, None)
-    """
-    found = getattr(model, "preprocessing", None)
-    if found is not None:
-        return found
-    return Preprocessing(n_frames=model.n_frames, stride=10, tasks=tuple(model.tasks))
-
-
-def _items(data, what: str) -> list:
+# as_items, is_recording and prepare_inputs are package-internal (cerlib.grouped uses them too):
+# public names so that no private name crosses a module wall, not in __all__.
+def as_items(data, what: str) -> list:
     """One input type: Recording, Example, (predict only) an array, or a list/tuple of them."""
     if data is None:
         return []
-    if _is_recording(data) or isinstance(data, (Example, np.ndarray)) or torch.is_tensor(data):
+    if is_recording(data) or isinstance(data, (Example, np.ndarray)) or torch.is_tensor(data):
         return [data]
     if isinstance(data, (list, tuple)):
         return list(data)
@@ -221,7 +73,7 @@ def _items(data, what: str) -> list:
                     f"them, got {type(data).__name__}")
 
 
-def _is_recording(item) -> bool:
+def is_recording(item) -> bool:
     return hasattr(item, "inputs") and hasattr(item, "labels") and hasattr(item, "tasks")
 
 
@@ -241,7 +93,7 @@ def _check_finite(a: np.ndarray, what: str, columns: Sequence[str] | None = None
 def _unpack(item, index: int, model, modalities, need_labels: bool):
     """-> (name, speaker, features (T, P) float32, labels (T, M) float32 or None)."""
     tasks = tuple(model.tasks)
-    if _is_recording(item):
+    if is_recording(item):
         x = _as_float32(item.inputs(modalities), item.name)
         _check_width(model, f"recording {item.name!r}", x)
         _check_finite(x, f"recording {item.name!r}: features")
@@ -301,7 +153,7 @@ def _feature_names(item, modalities) -> tuple | None:
 
 def _check_matches(pre: Preprocessing, item) -> None:
     """A Recording must have the frame rate and the columns the model was trained on."""
-    if not _is_recording(item):
+    if not is_recording(item):
         return
     fps = getattr(item, "fps", None)
     if pre.fps is not None and fps is not None and abs(float(fps) - pre.fps) > 1e-9:
@@ -324,10 +176,10 @@ def _normalised(xs: list, keys: list, pre: Preprocessing) -> list:
     return [stats[k].transform(x) for x, k in zip(xs, keys)]
 
 
-def _prepare(model, data, pre: Preprocessing, need_labels: bool, what: str):
+def prepare_inputs(model, data, pre: Preprocessing, need_labels: bool, what: str):
     """-> (list of normalised (T, P) features, list of (T, M) labels or None)."""
     xs, ys, keys = [], [], []
-    for i, item in enumerate(_items(data, what)):
+    for i, item in enumerate(as_items(data, what)):
         _check_matches(pre, item)
         name, speaker, x, y = _unpack(item, i, model, pre.modalities, need_labels)
         xs.append(x)
@@ -346,12 +198,12 @@ def _whole(value, name: str) -> int:
 
 
 def training_preprocessing(model, train_items, *, modalities, n_frames, stride, normalise) -> Preprocessing:
-    """The :class:`Preprocessing` that :func:`fit` fixes from the training data (normaliser included)."""
+    """The :class:`~cerlib.modelfile.Preprocessing` that :func:`fit` fixes from the training data (normaliser included)."""
     mode = "global" if normalise is True else None if normalise in (False, None) else normalise
     if mode not in NORMALISE_MODES + (None,):
         raise ValueError(f"normalise must be one of {NORMALISE_MODES}, True (global) or False/None, got {normalise!r}")
     first = train_items[0]
-    recordings = all(_is_recording(r) for r in train_items)
+    recordings = all(is_recording(r) for r in train_items)
     resolved = tuple(first._resolve(modalities)) if recordings and hasattr(first, "_resolve") else (
         tuple(modalities) if modalities is not None else None)
     names = {_feature_names(r, resolved) for r in train_items} if recordings else {None}
@@ -422,11 +274,11 @@ def fit(
         Draw only this many (random) frames per epoch; consecutive frames are
         nearly identical, so a fraction of an epoch teaches almost as much.
     device : str or torch.device, optional
-        Default: :func:`pick_device`.
+        Default: :func:`~cerlib.device.pick_device`.
     seed : int
         Seeds the batch order: epoch e draws ``randperm`` number e of one
         generator seeded with ``seed``. Seed the model's initial weights
-        yourself with :func:`seed_everything` before building it.
+        yourself with :func:`~cerlib.device.seed_everything` before building it.
     progress : bool, optional
         Show a progress bar (default: yes); ``$CERLIB_QUIET`` turns every bar off.
     cpu_threads : int or None, default 1
@@ -442,7 +294,7 @@ def fit(
     -------
     History
         The model is trained in place, holds the best validation weights and
-        its :class:`Preprocessing` (``model.preprocessing``). Interrupting the
+        its :class:`~cerlib.modelfile.Preprocessing` (``model.preprocessing``). Interrupting the
         kernel stops training cleanly: the model keeps the best weights so far
         and the history says ``interrupted=True``. A loss that turns NaN stops
         training with an error, restoring the best (or initial) weights.
@@ -479,14 +331,14 @@ def fit(
     dev = pick_device(device)
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
 
-    train_items = _items(train, "train")
+    train_items = as_items(train, "train")
     if not train_items:
         raise ValueError("no training data: an empty list of recordings was given")
     pre = training_preprocessing(model, train_items, modalities=modalities, n_frames=n_frames, stride=stride,
                                  normalise=normalise)
-    train_x, train_y = _prepare(model, train_items, pre, True, "train")
-    valid_items = _items(valid, "valid")
-    valid_x, valid_y = _prepare(model, valid_items, pre, True, "valid") if valid_items else (None, None)
+    train_x, train_y = prepare_inputs(model, train_items, pre, True, "train")
+    valid_items = as_items(valid, "valid")
+    valid_x, valid_y = prepare_inputs(model, valid_items, pre, True, "valid") if valid_items else (None, None)
     bank = Bank(train_x, train_y, n_frames, stride, dev)
     valid_data = ([Bank([x], None, n_frames, stride, dev) for x in valid_x], valid_y) if valid_items else None
 
@@ -513,7 +365,7 @@ def predict(model: torch.nn.Module, data, *, modalities=None, batch_size: int = 
 
     Parameters
     ----------
-    model : a model trained by :func:`fit` or loaded by :func:`load_model`
+    model : a model trained by :func:`fit` or loaded by :func:`~cerlib.modelfile.load_model`
     data : Recording, Example, features (T, P), or a list of these
         Recordings must have the model's frame rate and feature columns.
     device : optional
@@ -532,7 +384,7 @@ def predict(model: torch.nn.Module, data, *, modalities=None, batch_size: int = 
     """
     pre = _check_modalities(model, modalities)
     single = not isinstance(data, (list, tuple))
-    xs, _ = _prepare(model, data, pre, False, "data")
+    xs, _ = prepare_inputs(model, data, pre, False, "data")
     out = _predict_arrays(model, xs, device, batch_size, cpu_threads)
     return out[0] if single else out
 
@@ -590,152 +442,10 @@ def evaluate(model, data, *, modalities=None, loss="ccc", alpha=None, how: str =
     >>> sorted(scores)
     ['ccc_activation', 'loss', 'mean_ccc']
     """
-    xs, labels = _prepare(model, data, _check_modalities(model, modalities), True, "data")
+    xs, labels = prepare_inputs(model, data, _check_modalities(model, modalities), True, "data")
     return _scores(model, xs, labels, loss, alpha, how, device)
 
 
 def _scores(model, xs, labels, loss, alpha, how, device) -> dict:
     predictions = _predict_arrays(model, xs, device, cpu_threads=None)
     return score_predictions(model.tasks, labels, predictions, loss, alpha, how)
-
-
-# --------------------------------------------------------------------------- saving
-def save_model(model: torch.nn.Module, path) -> Path:
-    """Save a model as one file: weights, architecture, :class:`Preprocessing`,
-    format and cerlib versions, and ``model.trained_on`` when it is set (a
-    plain dict describing the training data, e.g. ``{"corpus": "recola",
-    "synthetic": True}``; :func:`load_model` restores it). Written atomically
-    (a temporary file in the same folder, then renamed), so a crash never
-    leaves half a model.
-
-    Returns
-    -------
-    pathlib.Path of the written file.
-
-    Examples
-    --------
-    >>> from cerlib import CERMTL
-    >>> save_model(CERMTL(), "cer_mtl.pt").name
-    'cer_mtl.pt'
-    """
-    from . import __version__
-
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot save {path}: folder {path.parent} does not exist")
-    payload = {
-        "kind": _CHECKPOINT_KIND,
-        "format": CHECKPOINT_FORMAT,
-        "cerlib_version": __version__,
-        "class": type(model).__name__,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.config.items()},
-        "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "preprocessing": preprocessing_of(model).to_dict(),
-    }
-    trained_on = getattr(model, "trained_on", None)
-    if trained_on is not None:   # a plain description of the training data, e.g. {"corpus": ..., "synthetic": True}
-        payload["trained_on"] = {str(k): v for k, v in dict(trained_on).items()
-                                 if isinstance(v, (str, int, float, bool)) or v is None}
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return atomic_write(path, buffer.getvalue())
-
-
-def load_model(path, device: str | torch.device | None = None) -> torch.nn.Module:
-    """Load a model written by :func:`save_model`, ready for :func:`predict`.
-
-    Only tensors and plain Python values are read (``torch.load(weights_only=True)``):
-    a file crafted to run code when unpickled is refused, not run.
-
-    Raises
-    ------
-    CheckpointError
-        The file is missing, not a cerlib model, damaged, or from a newer format.
-
-    Examples
-    --------
-    >>> from cerlib import CERMTL
-    >>> _ = save_model(CERMTL(), "m.pt"); load_model("m.pt", device="cpu").name
-    'CER-MTL'
-    """
-    from . import models
-
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such model file" + (" (it is a folder)" if path.is_dir() else ""))
-    what = _file_kind(path)
-    if what is not None:
-        raise CheckpointError(f"{path}: not a cerlib model file ({what}); give a model saved by "
-                              "`cerlib train --out` or save_model")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError, EOFError, RuntimeError (zip), ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a cerlib model file, or a damaged one ({type(err).__name__}: "
-                              f"{first[:200]})") from None
-    if not isinstance(payload, dict) or payload.get("kind") != _CHECKPOINT_KIND:
-        raise CheckpointError(f"{path}: not a cerlib model file (written by something else)")
-    if not isinstance(payload.get("format"), int) or payload["format"] > CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: checkpoint format {payload.get('format')!r} from cerlib "
-                              f"{payload.get('cerlib_version')}; this cerlib reads format {CHECKPOINT_FORMAT} and "
-                              "older: upgrade cerlib")
-    try:
-        cls = {"CERMTL": models.CERMTL, "PureCNN": models.PureCNN}[payload["class"]]
-        model = cls(**payload["config"])
-        model.load_state_dict(payload["state"])
-        model.preprocessing = Preprocessing.from_dict(payload["preprocessing"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: damaged cerlib model file ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0][:200]})") from None
-    _check_consistent(path, model, model.preprocessing)
-    trained_on = payload.get("trained_on")
-    model.trained_on = dict(trained_on) if isinstance(trained_on, dict) else None
-    return model.to(pick_device(device)).eval()
-
-
-def _file_kind(path: Path) -> str | None:
-    """What a file that cannot be a torch checkpoint is, from its first bytes; None if it may be one."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):   # torch's zip format, or a legacy pickle
-        return None
-    kinds = [(b"RIFF", "a WAV audio file"), (b"fLaC", "a FLAC audio file"), (b"ID3", "an MP3 audio file"),
-             (b"OggS", "an Ogg audio file"), (b"HIERARCHY", "a BVH motion capture file"),
-             (b"\x93NUMPY", "a NumPy .npy file"), (b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF document")]
-    for magic, name in kinds:
-        if head.startswith(magic):
-            return name
-    if not head:
-        return "an empty file"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "an unknown binary file"
-    return "a text file, e.g. a CSV table" if b"," in head or b";" in head else "a text file"
-
-
-def _check_consistent(path: Path, model: torch.nn.Module, pre: Preprocessing) -> None:
-    """A checkpoint whose parts disagree was edited or damaged: refuse it before it predicts nonsense."""
-    def bad(what: str):
-        raise CheckpointError(f"{path}: inconsistent cerlib model file: {what}; the file was edited or damaged")
-
-    for name, tensor in model.state_dict().items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            bad(f"weights {name!r} hold {int((~torch.isfinite(tensor)).sum())} NaN or infinite value(s)")
-    if pre.n_frames != model.n_frames:
-        bad(f"preprocessing.n_frames is {pre.n_frames!r} but the model was built for n_frames={model.n_frames}")
-    if isinstance(pre.stride, bool) or not isinstance(pre.stride, int) or pre.stride < 1:
-        bad(f"preprocessing.stride is {pre.stride!r}, expected a whole number >= 1")
-    if tuple(pre.tasks) != tuple(model.tasks):
-        bad(f"preprocessing.tasks {list(pre.tasks)} differ from the model's tasks {list(model.tasks)}")
-    if pre.normalise not in NORMALISE_MODES + (None,):
-        bad(f"preprocessing.normalise is {pre.normalise!r}, expected one of {list(NORMALISE_MODES)} or None")
-    if pre.normalise == "global" and pre.normaliser is None:
-        bad("preprocessing.normalise is 'global' but no normaliser (training statistics) is stored")
-    width = getattr(model, "n_features", None)
-    if pre.normaliser is not None and width is not None and pre.normaliser.mean.size != width:
-        bad(f"the normaliser has {pre.normaliser.mean.size} columns but the model takes {width} features")
-    if pre.feature_names is not None and width is not None and len(pre.feature_names) != width:
-        bad(f"preprocessing.feature_names has {len(pre.feature_names)} names but the model takes {width} features")
-    if pre.fps is not None and not (isinstance(pre.fps, (int, float)) and math.isfinite(pre.fps) and pre.fps > 0):
-        bad(f"preprocessing.fps is {pre.fps!r}, expected a positive frame rate")

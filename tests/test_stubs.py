@@ -394,11 +394,11 @@ def test_affect_events_add_changes_within_seconds(tmp_path):
 
 
 def test_dispositions_are_drawn_with_affect_corr():
-    from cerlib.stubs import _speaker_traits
+    from cerlib.stubs.simulate import speaker_traits
 
     for corr, expected in (((0.15, 0.6, 0.25), 0.6), ((0.0, 0.0, 0.0), 0.0)):
         k = Knobs(affect_corr=corr)
-        d = np.stack([_speaker_traits(0, "creativeit", f"S{i}", "F", k)["disposition"] for i in range(400)])
+        d = np.stack([speaker_traits(0, "creativeit", f"S{i}", "F", k)["disposition"] for i in range(400)])
         assert abs(np.corrcoef(d[:, 0], d[:, 2])[0, 1] - expected) < 0.12      # activation-dominance
         assert abs(d.std(0).mean() - k.speaker_sd) < 0.03
 
@@ -412,14 +412,14 @@ def _ramp(seconds: float = 30.0) -> np.ndarray:
 
 
 def test_voice_expressivity_is_a_per_speaker_gain_on_every_vocal_effect(tmp_path):
-    from cerlib.stubs import _speaker_traits, _talk, _voice_knobs
+    from cerlib.stubs.simulate import simulate_talk, speaker_traits, voice_knobs
 
     k, affect, sr = Knobs(), _ramp(), 8000
-    traits = _speaker_traits(0, "recola", "S", "F", k)
+    traits = speaker_traits(0, "recola", "S", "F", k)
     slope = {}
     for gain in (0.0, 1.0, 2.0):
-        voice, _ = _talk(np.random.default_rng(1), 30.0, sr, [(0.2, 29.8)], [], affect, traits,
-                         _voice_knobs(k, {**traits, "voice_gain": gain}))
+        voice, _ = simulate_talk(np.random.default_rng(1), 30.0, sr, [(0.2, 29.8)], [], affect, traits,
+                                 voice_knobs(k, {**traits, "voice_gain": gain}))
         db = 10 * np.log10(np.array([np.mean(b ** 2) for b in voice.reshape(30, sr)]) + 1e-12)
         slope[gain] = np.polyfit(np.linspace(-0.8, 0.8, 30), db, 1)[0]      # dB per unit of activation
     assert abs(slope[0.0]) < 3.0 and slope[1.0] > 5.0 and slope[2.0] > 1.6 * slope[1.0], slope
@@ -433,15 +433,15 @@ def test_voice_expressivity_is_a_per_speaker_gain_on_every_vocal_effect(tmp_path
 
 
 def test_gesture_expressivity_is_a_per_speaker_gain(tmp_path):
-    from cerlib.stubs import _body_knobs, _motion, _speaker_traits
+    from cerlib.stubs.simulate import body_knobs, simulate_motion, speaker_traits
 
     k, affect = Knobs(action_rate=0.0, posture_shift_deg=0.0), _ramp()
-    traits = _speaker_traits(0, "creativeit", "A01", "F", k)
+    traits = speaker_traits(0, "creativeit", "A01", "F", k)
     quiet = np.zeros(affect.shape[0])
     ratio = {}
     for gain in (0.0, 1.0, 2.0):
-        angles = _motion(np.random.default_rng(2), 30.0, affect, quiet, quiet, traits,
-                         _body_knobs(k, {**traits, "gesture_gain": gain}))[:, 12]     # left forearm
+        angles = simulate_motion(np.random.default_rng(2), 30.0, affect, quiet, quiet, traits,
+                                 body_knobs(k, {**traits, "gesture_gain": gain}))[:, 12]     # left forearm
         low, high = np.diff(angles[:900]).std(), np.diff(angles[-900:]).std()
         ratio[gain] = high / low            # how much more the arm moves when activated
     assert abs(np.log(ratio[0.0])) < 0.15 and ratio[2.0] > ratio[1.0] > 1.5, ratio

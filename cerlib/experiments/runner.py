@@ -56,7 +56,7 @@ def corpus(path: str, fps: float):
 
 
 def build_model(spec: Spec, n_features: int):
-    """The untrained network of a spec (seed it first with :func:`cerlib.training.seed_everything`).
+    """The untrained network of a spec (seed it first with :func:`cerlib.device.seed_everything`).
 
     Examples
     --------

@@ -4,7 +4,7 @@ A grid names its data once (``data=``): a folder holding ``creativeit/`` and/or
 ``recola/`` (the committed stubs, CreativeIT-scale stubs or the real corpora),
 one dataset folder, a mapping ``{dataset: folder}``, or ``"course"``: the
 course-scale stubs, one folder per draw, written into the cache on first use
-(:func:`cerlib.stubs.course_stubs`). A folder is one draw: the seed its
+(:func:`cerlib.stubs.course.course_stubs`). A folder is one draw: the seed its
 ``stub_manifest.json`` names, or draw 0 for real data.
 
 :func:`data_key` digests what a folder holds, so a run id covers its data:

@@ -184,7 +184,7 @@ class Store:
             os.close(fd)
 
     def model(self, run_id: str, device: str | None = "cpu"):
-        """The trained model of a stored run (:func:`cerlib.training.load_model`).
+        """The trained model of a stored run (:func:`cerlib.modelfile.load_model`).
 
         Examples
         --------
