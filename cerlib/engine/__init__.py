@@ -6,7 +6,7 @@ time is slow on a CPU for a reason that has nothing to do with arithmetic: a
 6k-parameter network's step is thousands of tiny operations, each costing
 more in Python and dispatch than in floating point. The engine runs the same
 arithmetic with fewer, larger operations, and writes the trained weights
-back into the plain models:
+back into the plain models::
 
     kernels   conv1d as a 2-D convolution, ReLU + max-pool as elementwise ops,
               many GRUs as one batched recurrence (fused heads)
