@@ -262,3 +262,16 @@ def test_a_folder_of_real_data_is_draw_zero_and_keyed_on_its_files(tmp_path):
     next(p for p in real.rglob("*.csv")).write_text("changed")
     assert sources.data_key(real) != key
     assert store_module.STORE_FORMAT == ex.STORE_FORMAT
+
+
+def test_local_workers_that_cannot_start_say_what_to_do_in_one_line(monkeypatch):
+    """A script without a __main__ guard makes Dask's spawned workers fail ("Nanny failed to start",
+    measured by hand: 87 s and a screen of tracebacks from the workers); the grid says what to do."""
+    distributed = pytest.importorskip("distributed")
+
+    def nanny_fails(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(distributed, "LocalCluster", nanny_fails)
+    with pytest.raises(ex.SchedulerError, match='could not start 1 local Dask workers .*if __name__ == "__main__"'):
+        ex.run_grid(tiny_specs(), data=STUBS, scheduler="local:1", progress=False)

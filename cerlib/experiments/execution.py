@@ -45,17 +45,31 @@ class SchedulerError(RuntimeError):
     """
 
 
-class _InProcess:
-    """The executor interface run in this process: ``submit`` runs at once and returns a done future."""
+class _Deferred(Future):
+    """A future of this process: its work runs when :meth:`_InProcess.as_completed` reaches it."""
 
-    def submit(self, fn, *args, **kwargs):
-        future = Future()
-        future.set_result(fn(*args, **kwargs))  # exceptions propagate at once, as Ctrl-C must
-        return future
+    def __init__(self, fn, args, kwargs):
+        super().__init__()
+        self.work = (fn, args, kwargs)
+
+    def run(self):
+        fn, args, kwargs = self.work
+        self.set_result(fn(*args, **kwargs))  # exceptions propagate at once, as Ctrl-C must
+
+
+class _InProcess:
+    """The executor interface run in this process: ``submit`` queues the work; ``as_completed``
+    runs it one unit at a time, so each unit is stored before the next one starts."""
+
+    @staticmethod
+    def submit(fn, *args, **kwargs):
+        return _Deferred(fn, args, kwargs)
 
     @staticmethod
     def as_completed(futures):
-        return iter(futures)
+        for future in futures:
+            future.run()
+            yield future
 
 
 class _Pool:
