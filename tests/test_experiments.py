@@ -45,7 +45,9 @@ def figure2_store(tmp_path_factory):
 def test_a_dask_local_cluster_and_a_process_pool_give_the_in_process_numbers(tmp_path):
     pytest.importorskip("distributed")
     here = ex.run_grid(tiny_specs(), data=STUBS, progress=False)
+    environ = dict(os.environ)
     dask = ex.run_grid(tiny_specs(), data=STUBS, store=tmp_path, scheduler="local:2", progress=False)
+    assert dict(os.environ) == environ  # Dask's settings for its workers do not leak into this process
     assert len(here) == 4 and set(here.columns) >= set(ex.RESULT_COLUMNS)
     pd.testing.assert_frame_equal(numbers(here), numbers(dask))
     assert len(ex.Store(tmp_path).done()) == 2

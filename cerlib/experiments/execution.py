@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import sys
 from concurrent.futures import Future
 from typing import Iterable, Mapping, Sequence
@@ -103,6 +104,7 @@ def _dask_client(scheduler: str):
             raise ValueError(f"scheduler 'local:N' needs a number of workers, got {scheduler!r}") from None
         if n < 1:
             raise ValueError(f"scheduler 'local:N' needs N >= 1 workers, got {scheduler!r}")
+        saved = dict(os.environ)  # Dask's nanny writes its workers' settings into this process's environment
         try:
             # a free port on this machine only: the default 8787 may be taken ("Port 8787 is already in use")
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
@@ -110,12 +112,25 @@ def _dask_client(scheduler: str):
             raise SchedulerError(f"could not start {n} local Dask workers ({type(err).__name__}: "
                                  f"{str(err).splitlines()[0] if str(err) else ''}); in a script, put the call "
                                  "under `if __name__ == \"__main__\":`, or use workers=N") from None
+        finally:
+            _restore_environ(saved)
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None
     except (OSError, TimeoutError) as err:
         raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); start one with "
                              "`dask scheduler` and workers with `dask worker ADDRESS`, or use 'local:N'") from None
+
+
+def _restore_environ(saved: dict) -> None:
+    """Undo what starting local Dask workers wrote into ``os.environ`` (OMP_NUM_THREADS=1,
+    MALLOC_TRIM_THRESHOLD_=65536, ...): left there, every process this one starts later inherits
+    them (measured: a later notebook's grouped training ran 0.85x nine separate fits instead of 1.6x)."""
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 @contextlib.contextmanager
