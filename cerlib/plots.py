@@ -241,7 +241,7 @@ def plot_table_heatmap(summary, table: str, *, title: str | None = None):
     ours, spread, paper = grid("mean"), grid("std"), grid("paper")
     labels = ours.map(lambda v: "" if v != v else f"{v:.2f}") + spread.map(
         lambda v: "" if v != v else f"\n±{v:.2f}")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, max(3.0, 1.2 + 0.55 * len(order))), sharey=True,
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, max(3.6, 1.6 + 0.55 * len(order))), sharey=True,
                                       constrained_layout=True)
     options = dict(vmin=-0.2, vmax=0.8, cmap="viridis", cbar=False, linewidths=0.5)
     sns.heatmap(ours.astype(float), annot=labels.values, fmt="", ax=left, annot_kws={"fontsize": 8}, **options)
