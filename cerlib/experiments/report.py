@@ -91,7 +91,7 @@ def compare_with_paper(summary, table: str):
     rows = ["dataset", "setting", "loss", "model", "n_frames"]
     wide = part.pivot_table(index=rows, columns="task", values="cell", aggfunc="first", sort=False)
     order = [t for t in ("activation", "valence", "dominance") if t in wide.columns]
-    wide = wide[order].reset_index()
+    wide = wide[order].fillna("").reset_index()  # RECOLA has no dominance: an empty cell, not NaN
     wide.columns.name = None
     return wide
 
