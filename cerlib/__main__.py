@@ -19,6 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._util import whole_at_least
+
 
 class UsageError(ValueError):
     """A command line that cannot be carried out (reported in one line, exit code 2)."""
@@ -275,18 +277,6 @@ def _positive(text: str) -> float:
     return value
 
 
-def _whole_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-    return parse
-
-
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
     """Shows every option's default, except where there is none to show."""
 
@@ -335,13 +325,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default="ccc", choices=["ccc", "pcc", "mse"], help="per-task training loss")
     p.add_argument("--normalise", default="global", choices=["global", "recording", "speaker"],
                    help="z-scores from the training data (global), or per recording / per speaker")
-    p.add_argument("--epochs", type=_whole_at_least(1), default=100, help="most epochs to train")
-    p.add_argument("--batch-size", type=_whole_at_least(2), default=256, help="feature images per batch")
+    p.add_argument("--epochs", type=whole_at_least(1), default=100, help="most epochs to train")
+    p.add_argument("--batch-size", type=whole_at_least(2), default=256, help="feature images per batch")
     p.add_argument("--lr", type=_positive, default=5e-5, help="Adam's learning rate")
-    p.add_argument("--patience", type=_whole_at_least(0), default=20,
+    p.add_argument("--patience", type=whole_at_least(0), default=20,
                    help="stop after this many epochs without a better validation CCC")
-    p.add_argument("--n-frames", type=_whole_at_least(2), default=20, help="frames per feature image (N, even)")
-    p.add_argument("--stride", type=_whole_at_least(1), default=10, help="frames between an image's columns")
+    p.add_argument("--n-frames", type=whole_at_least(2), default=20, help="frames per feature image (N, even)")
+    p.add_argument("--stride", type=whole_at_least(1), default=10, help="frames between an image's columns")
     p.add_argument("--fps", type=_positive, default=60.0, help="frame rate of the features and labels (frames/s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order")
     p.add_argument("--device", help=device)

@@ -5,11 +5,12 @@ any module may use it.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["progress_enabled", "progress", "atomic_write", "is_inside"]
+__all__ = ["progress_enabled", "progress", "atomic_write", "is_inside", "whole_at_least"]
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
@@ -80,3 +81,25 @@ def is_inside(path, folder) -> bool:
     """
     path, folder = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
     return path == folder or folder in path.parents
+
+
+def whole_at_least(low: int):
+    """An argparse ``type=``: a whole number >= ``low``, else argparse's one-line usage error.
+
+    Examples
+    --------
+    >>> whole_at_least(1)("3")
+    3
+    >>> whole_at_least(1)("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be at least 1, got 0
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from .._util import is_inside
+from .._util import is_inside, whole_at_least
 from .execution import SchedulerError, run_grid
 from .grid import COURSE, DATASET_TASKS, QUICK, TABLES, paper_grid
 from .report import write_report
@@ -28,18 +28,6 @@ DESCRIPTION = """Run (or resume) the paper's grid, Tables I-V, and write every t
 figures into --out. By default: the course-scale synthetic stubs, 3 draws, a schedule under which
 early stopping ends the runs (hours on 2 cores; rerun the same command to resume). --quick: a smoke
 run of minutes on the committed stubs whose runs do not converge (its verdicts are not evidence)."""
-
-
-def _positive(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
-        return value
-    return parse
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,25 +47,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None,
                    help="'course' (course-scale stubs, one folder per draw, written into the cache on first use), "
                         "or a folder holding creativeit/ and/or recola/ (default: course; --quick: data_stubs)")
-    p.add_argument("--draws", type=_positive("--draws"), default=None,
+    p.add_argument("--draws", type=whole_at_least(1), default=None,
                    help="draws of the stubs, 0..K-1 (default: 3 with --data course, else 1)")
     p.add_argument("--out", default="reproduce", help="output folder, also the resumable store (default: reproduce)")
-    p.add_argument("--seeds", type=_positive("--seeds"),
+    p.add_argument("--seeds", type=whole_at_least(1),
                    help="seeds 0..K-1 on every dataset (default: CreativeIT 1 per fold, RECOLA 3)")
-    p.add_argument("--epochs", type=_positive("--epochs"),
+    p.add_argument("--epochs", type=whole_at_least(1),
                    help=f"most epochs per run (default {COURSE['epochs']}; --quick {QUICK['epochs']})")
     p.add_argument("--patience", type=int,
                    help=f"early-stopping patience, epochs (default {COURSE['patience']}; --quick {QUICK['patience']})")
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
-    p.add_argument("--frames-per-epoch", type=_positive("--frames-per-epoch"),
+    p.add_argument("--frames-per-epoch", type=whole_at_least(1),
                    help=f"frames drawn per epoch (default {COURSE['frames_per_epoch']}; --quick "
                         f"{QUICK['frames_per_epoch']})")
     p.add_argument("--max-shift", type=float, default=0.0,
                    help="largest time shift of the post-processing, seconds (default 0)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive("--workers"), help="a local pool of N processes (default: none)")
+    where.add_argument("--workers", type=whole_at_least(1), help="a local pool of N processes (default: none)")
     where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    where.add_argument("--dask-local", type=_positive("--dask-local"), metavar="N",
+    where.add_argument("--dask-local", type=whole_at_least(1), metavar="N",
                        help="start a Dask LocalCluster of N workers")
     p.add_argument("--device", default="cpu",
                    help="cpu (default; the same numbers whichever executor), cuda or mps")
