@@ -36,6 +36,7 @@ import idiomatic  # noqa: E402
 from bench_training import framing_peak_mib  # noqa: E402
 
 from cerlib import CERMTL, fit, predict, speech_features  # noqa: E402
+from cerlib.engine import AtenCalls  # noqa: E402
 from cerlib.grouped import fit_group  # noqa: E402
 from cerlib.training import Example, describe_device  # noqa: E402
 
@@ -79,23 +80,10 @@ def aten_ops(fn) -> tuple[int, int]:
     launch on a GPU: views and metadata (detach, t, view, split, ...) launch
     nothing and are left out of the second figure.
     """
-    from collections import Counter
-
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Count(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.calls = Counter()
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.calls[func.overloadpacket.__name__] += 1
-            return func(*args, **(kwargs or {}))
-
-    with Count() as count:
+    with AtenCalls() as count:
         fn()
-    total = sum(count.calls.values())
-    return total, total - sum(n for name, n in count.calls.items() if name in _VIEWS)
+    total = sum(count.counts.values())
+    return total, total - sum(n for name, n in count.counts.items() if name in _VIEWS)
 
 
 def mfcc_rows(seconds: float, sr: int = 16000) -> dict:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cerlib import CERMTL, PureCNN
-from cerlib.engine import (PlainGroup, StackedGroup, build_group, forward_frames, fused_heads, regroup,
+from cerlib.engine import (AtenCalls, PlainGroup, StackedGroup, build_group, forward_frames, fused_heads, regroup,
                            stacked_adam)
 from cerlib.framing import feature_images, pad_features
 
@@ -122,57 +122,31 @@ def test_a_training_step_makes_no_tensor_from_host_data():
     """No host-device copy inside a step: tensors made from host data (NumPy, lists) are counted
     below autograd; an epoch of 8 steps makes no more of them than an epoch of 4 (catches, e.g., an
     index array copied to the device in every gather, or task weights in every loss)."""
-    from collections import Counter
-
-    from torch.utils._python_dispatch import TorchDispatchMode
-
     from cerlib import fit
     from cerlib.training import Example
-
-    class Count(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.calls = Counter()
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.calls[func.overloadpacket.__name__] += 1
-            return func(*args, **(kwargs or {}))
 
     rng = np.random.default_rng(0)
     data = Example(rng.normal(size=(1200, 6)).astype("float32"), rng.normal(size=(1200, 3)).astype("float32"))
     made = {}
     for steps in (4, 4, 8):  # the first run builds what is built once per device
-        with Count() as count:
+        with AtenCalls() as count:
             fit(CERMTL(n_features=6), data, epochs=1, frames_per_epoch=64 * steps, batch_size=64, alpha=[0.5, 0.3, 0.2],
                 progress=False, device="cpu")
-        made[steps] = count.calls["lift_fresh"]
+        made[steps] = count.counts["lift_fresh"]
     assert made[8] == made[4], made
 
 
 def test_multitask_loss_uses_a_weight_tensor_on_the_device_as_it_is():
-    from collections import Counter
-
-    from torch.utils._python_dispatch import TorchDispatchMode
-
     from cerlib.losses import multitask_loss
-
-    class Count(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.calls = Counter()
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.calls[func.overloadpacket.__name__] += 1
-            return func(*args, **(kwargs or {}))
 
     y_hat, y = torch.randn(16, 3), torch.randn(16, 3)
     weights = torch.tensor([0.5, 0.3, 0.2])
-    with Count() as as_list:
+    with AtenCalls() as as_list:
         want = multitask_loss(y_hat, y, alpha=[0.5, 0.3, 0.2])
-    with Count() as as_tensor:
+    with AtenCalls() as as_tensor:
         got = multitask_loss(y_hat, y, alpha=weights)
     copies = ("lift_fresh", "_to_copy")
-    assert sum(as_list.calls[c] for c in copies) > 0 and sum(as_tensor.calls[c] for c in copies) == 0
+    assert sum(as_list.counts[c] for c in copies) > 0 and sum(as_tensor.counts[c] for c in copies) == 0
     torch.testing.assert_close(got, want)
     with pytest.raises(ValueError, match="one weight per task"):
         multitask_loss(y_hat, y, alpha=weights[:2])

@@ -23,10 +23,11 @@ Examples
 >>> bool(torch.allclose(StackedGroup([model])(x)[0], model(x), atol=1e-5))
 True
 """
+from .counting import AtenCalls
 from .kernels import conv1d_as_2d, fused_heads, relu_max_pool, stacked_gru
 from .loop import Bank, EarlyStopping, History, regroup, score_predictions, stacked_adam, train_members
 from .stacked import PlainGroup, StackedGroup, build_group, forward_frames
 
-__all__ = ["conv1d_as_2d", "relu_max_pool", "stacked_gru", "fused_heads", "StackedGroup", "PlainGroup", "build_group",
+__all__ = ["AtenCalls", "conv1d_as_2d", "relu_max_pool", "stacked_gru", "fused_heads", "StackedGroup", "PlainGroup", "build_group",
            "forward_frames", "Bank", "History", "EarlyStopping", "score_predictions", "stacked_adam", "regroup",
            "train_members"]
