@@ -11,24 +11,12 @@ test's temporary folder, and in ``$CERLIB_ARTEFACTS`` when that is set.
 """
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-from _browser import FLAGS, chromium
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _browser import FLAGS, chromium, jupyterlab
 
 
 @pytest.fixture
@@ -37,38 +25,9 @@ def lab(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
     shutil.copy(ROOT / "notebooks" / "08_explorer.ipynb", course)
-    home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "CERLIB_DATA": str(ROOT / "data_stubs"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "CERLIB_QUIET": "1"}
-    env.pop("MPLBACKEND", None)
-    port = _free_port()
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={course}",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(tmp_path / "jupyterlab.log", "wb")
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text())
-                time.sleep(0.5)
+    with jupyterlab(tmp_path, [f"--ServerApp.root_dir={course}"],
+                    env={"CERLIB_DATA": str(ROOT / "data_stubs"), "CERLIB_QUIET": "1"}) as (url, _):
         yield url, course
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_moving_n_and_pressing_train_redraws_the_trace_in_a_real_browser(lab, tmp_path):

@@ -139,44 +139,15 @@ def _course_command():
 def test_the_course_command_opens_notebook_00_and_saves_widget_state(tmp_path):
     """The README's JupyterLab options, started from the repository root: its URL opens notebook 00, and the
     course's settings make saving a notebook save its widget state (no "model not found" on reopening)."""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-    cmd = [sys.executable, "-m", "jupyterlab", *_course_command(), "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", "--ServerApp.token=course", "--LabApp.news_url=",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = tmp_path / "lab.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(cmd, cwd=NOTEBOOKS.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    from _browser import jupyterlab
 
     class Keep(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
             return None                                  # report the redirect instead of following it
 
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token=course", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, log.read_text()[-3000:]
-                time.sleep(0.5)
+    with jupyterlab(tmp_path, _course_command(), cwd=NOTEBOOKS.parent, token="course") as (base, log):
         try:
             urllib.request.build_opener(Keep).open(f"{base}/?token=course", timeout=10)
             location = None
@@ -184,10 +155,7 @@ def test_the_course_command_opens_notebook_00_and_saves_widget_state(tmp_path):
             location = redirect.headers["Location"]
         settings = json.loads(urllib.request.urlopen(
             f"{base}/lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin?token=course", timeout=10).read())
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-    printed = [line for line in log.read_text().splitlines() if f"127.0.0.1:{port}/" in line]
+    printed = [line for line in log.read_text().splitlines() if f"{base}/" in line]
     assert location and location.split("?")[0].endswith("/lab/tree/notebooks/00_start_here.ipynb"), location
     assert any("/lab/tree/notebooks/00_start_here.ipynb" in line for line in printed), printed
     assert settings["schema"]["properties"]["saveState"]["default"] is True, settings["schema"]["properties"]
