@@ -277,3 +277,13 @@ def test_local_workers_that_cannot_start_say_what_to_do_in_one_line(monkeypatch)
     monkeypatch.setattr(distributed, "LocalCluster", nanny_fails)
     with pytest.raises(ex.SchedulerError, match='could not start 1 local Dask workers .*if __name__ == "__main__"'):
         ex.run_grid(tiny_specs(), data=STUBS, scheduler="local:1", progress=False)
+
+
+def test_stored_files_get_the_permissions_open_gives(tmp_path):
+    """Catches: atomic_write's temporary file keeping mkstemp's 0600, which hid results from other users."""
+    store = ex.Store(tmp_path / "out")
+    store.write({"record": {"format": ex.STORE_FORMAT, "run_id": "r1"}, "checkpoint": b"weights"})
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    want = plain.stat().st_mode & 0o777
+    assert {p.stat().st_mode & 0o777 for p in store.runs.glob("r1.*")} == {want}

@@ -68,9 +68,6 @@ class Store:
     def path(self, run_id: str, suffix: str) -> Path:
         return self.runs / f"{run_id}{suffix}"
 
-    def _record_paths(self):
-        return sorted(p for p in self.runs.glob("*.json") if not p.name.startswith("."))
-
     def scan(self) -> tuple[dict[str, dict], dict[str, str]]:
         """-> (finished ``{run_id: record}``, damaged ``{file name: why}``).
 
@@ -82,7 +79,7 @@ class Store:
         {'r.json': 'not a complete JSON record'}
         """
         finished, damaged = {}, {}
-        for p in self._record_paths():
+        for p in sorted(self.runs.glob("*.json")):  # temporaries end in .tmp
             try:
                 record = json.loads(p.read_text())
             except (OSError, ValueError):
