@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._util import whole_at_least
+from ._util import is_inside, whole_at_least
 
 
 class UsageError(ValueError):
@@ -53,15 +53,10 @@ def _build_model(kind: str, n_features: int, n_frames: int, tasks, reading: str)
     return CERMTL(n_features=n_features, n_frames=n_frames, tasks=tasks, **options)
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    path, folder = path.resolve(), folder.resolve()
-    return path == folder or folder in path.parents
-
-
 def _refuse_dataset(out: Path, data: str | None) -> None:
     from .data import enclosing_dataset
 
-    if data is not None and _inside(out, Path(data)):
+    if data is not None and is_inside(out, data):
         raise UsageError(f"--out {out} is inside the dataset folder {data}; cerlib never writes there")
     dataset = enclosing_dataset(out)
     if dataset is not None:

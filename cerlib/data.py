@@ -63,6 +63,7 @@ from typing import Sequence
 import numpy as np
 
 from . import features as _features
+from ._util import is_inside
 from ._util import progress as _progress
 from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, coverage_s, fill_gaps, frames_within,
                       read_arff, read_audio, read_bvh, read_ratings, require_file, resample_series, sample_step,
@@ -349,14 +350,6 @@ def _build(spec: RecordingSpec, arrays: dict, meta: dict, tasks, fps: float) -> 
                      feature_names={m: tuple(v) for m, v in meta.get("feature_names", {}).items()})
 
 
-def _is_inside(child: Path, parent: Path) -> bool:
-    try:
-        child.resolve().relative_to(parent.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
                 gold_standard: bool = False, progress: bool = True, sr: int = AUDIO_SR,
                 joints: Sequence[str] = CREATIVEIT_JOINTS,
@@ -432,7 +425,7 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
     cache_root = None
     if cache_dir is not False:
         cache_root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        if _is_inside(cache_root, root):
+        if is_inside(cache_root, root):
             raise ValueError(f"cache_dir {cache_root} lies inside the dataset folder {root}; "
                              "cerlib never writes into a dataset folder")
         cache_root = cache_root / "recordings"
