@@ -309,6 +309,8 @@ class Corpus:
     recordings : list of Recording
     modalities : tuple of str
         Speech first.
+    layout : cerlib.layouts.Layout
+        The dataset's layout object: its files, tasks and fold rule.
 
     Examples
     --------
@@ -324,6 +326,7 @@ class Corpus:
     tasks: tuple
     recordings: list
     modalities: tuple
+    layout: object         # a cerlib.layouts.Layout (layouts comes after corpus in the module order)
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -371,19 +374,20 @@ class Corpus:
             for r in self.recordings])
 
     def folds(self, valid_sessions: int = 1, valid_speakers: int = 2, seed: int = 0) -> list[Fold]:
-        """Speaker-independent folds.
+        """Speaker-independent folds, by the fold rule of the corpus's layout.
 
-        CreativeIT: one fold per session (5 for the corpus): fold ``k`` tests
-        session ``k``; the ``valid_sessions`` sessions that follow it
-        (cyclically: k+1, k+2, ... wrapping after the last) are the validation
-        set, used for early stopping and nothing else; the remaining sessions
-        train. Each speaker belongs to one session, so the parts share no
-        speaker.
+        CreativeIT (:meth:`cerlib.layouts.CreativeIT.folds`): one fold per
+        session (5 for the corpus): fold ``k`` tests session ``k``; the
+        ``valid_sessions`` sessions that follow it (cyclically: k+1, k+2, ...
+        wrapping after the last) are the validation set, used for early
+        stopping and nothing else; the remaining sessions train. Each speaker
+        belongs to one session, so the parts share no speaker.
 
-        RECOLA: one fold, ``"dev"``: test = the dev partition (as the paper
-        reports); valid = ``valid_speakers`` training speakers drawn with
-        ``seed``; train = the other training speakers. Early stopping on the
-        dev set itself would let the test set choose the model.
+        RECOLA (:meth:`cerlib.layouts.Recola.folds`): one fold, ``"dev"``:
+        test = the dev partition (as the paper reports); valid =
+        ``valid_speakers`` training speakers drawn with ``seed``; train = the
+        other training speakers. Early stopping on the dev set itself would
+        let the test set choose the model.
 
         Parameters
         ----------
@@ -405,56 +409,13 @@ class Corpus:
         >>> [f.name for f in corpus.folds()]
         ['session1', 'session2', 'session3', 'session4', 'session5']
         """
-        if self.name == "creativeit":
-            folds = self._session_folds(int(valid_sessions))
-        else:
-            folds = self._recola_folds(int(valid_speakers), seed)
+        folds = self.layout.folds(self, valid_sessions=int(valid_sessions), valid_speakers=int(valid_speakers),
+                                  seed=seed)
         assert_speaker_independent(folds)
         return folds
 
-    def _session_folds(self, valid_sessions: int) -> list[Fold]:
-        sessions = sorted({r.session for r in self.recordings})
-        by_speaker: dict[str, set] = {}
-        for r in self.recordings:
-            by_speaker.setdefault(r.speaker, set()).add(r.session)
-        mixed = {s: sorted(v) for s, v in by_speaker.items() if len(v) > 1}
-        if mixed:
-            raise DatasetError(
-                f"{self.path / 'recordings.csv'}: speakers {mixed} appear in more than one session, "
-                "so session folds would not be speaker independent; each actor must belong to "
-                "one session")
-        if not 0 <= valid_sessions <= len(sessions) - 2:
-            raise ValueError(f"valid_sessions must be in 0..{len(sessions) - 2} "
-                             f"({len(sessions)} sessions), got {valid_sessions}")
-        folds = []
-        for i, s in enumerate(sessions):
-            valid = {sessions[(i + j) % len(sessions)] for j in range(1, valid_sessions + 1)}
-            folds.append(Fold(
-                name=f"session{s}",
-                train=[r for r in self.recordings if r.session != s and r.session not in valid],
-                valid=[r for r in self.recordings if r.session in valid],
-                test=[r for r in self.recordings if r.session == s]))
-        return folds
-
-    def _recola_folds(self, valid_speakers: int, seed: int) -> list[Fold]:
-        train = [r for r in self.recordings if r.partition == "train"]
-        test = [r for r in self.recordings if r.partition == "dev"]
-        speakers = sorted(_speakers(train))
-        if not 0 <= valid_speakers < len(speakers):
-            raise ValueError(f"valid_speakers must be in 0..{len(speakers) - 1} "
-                             f"({len(speakers)} training speakers), got {valid_speakers}")
-        rng = np.random.default_rng(seed)
-        held = set(rng.choice(speakers, size=valid_speakers, replace=False).tolist()) if valid_speakers else set()
-        return [Fold(name="dev",
-                     train=[r for r in train if r.speaker not in held],
-                     valid=[r for r in train if r.speaker in held],
-                     test=test)]
-
     def __repr__(self) -> str:
-        parts = (f"{len({r.session for r in self.recordings})} sessions" if self.name == "creativeit"
-                 else ", ".join(f"{sum(r.partition == p for r in self.recordings)} {p}"
-                                for p in ("train", "dev")))
         return (f"Corpus({self.name!r}, {len(self)} recordings, {len(self.speakers)} speakers, "
-                f"{parts}, {self.duration_s / 60:.1f} min at {self.fps:g} fps, "
+                f"{self.layout.parts(self.recordings)}, {self.duration_s / 60:.1f} min at {self.fps:g} fps, "
                 f"modalities={self.modalities}, tasks={self.tasks})")
 

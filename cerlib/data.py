@@ -69,10 +69,12 @@ from .formats import (AUDIO_SR, Bvh, DatasetError, DatasetWarning, coverage_s, f
                       read_arff, read_audio, read_bvh, read_ratings, require_file, resample_series, sample_step,
                       warn_dataset)
 from .corpus import Corpus, Fold, Recording, assert_speaker_independent, modality_order
-from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_LAYOUT, CREATIVEIT_TASKS, LABEL_SCALE, RECOLA_LAYOUT,
-                      RECOLA_TASKS, RecordingSpec, creativeit_specs, detect_layout, enclosing_dataset,
-                      recola_specs)
+from .layouts import (CREATIVEIT_JOINTS, CREATIVEIT_TASKS, LABEL_SCALE, RECOLA, RECOLA_TASKS, Layout,
+                      RecordingSpec, detect_layout, enclosing_dataset, layout_of)
 from . import cache as _cache
+from . import corpus as _corpus
+from . import formats as _formats
+from . import layouts as _layouts
 from .cache import default_cache_dir
 
 __all__ = [
@@ -134,17 +136,16 @@ class _Dropped(Exception):
     """The recording's labels are missing or NaN; it is dropped with a warning."""
 
 
-def _read_label_series(spec: RecordingSpec, task: str, path: Path, corpus: str, gold: bool):
+def _read_label_series(spec: RecordingSpec, task: str, path: Path, layout: Layout, gold: bool):
     """(times, values (N, R), raters) of one task; raises _Dropped if labels are missing."""
     if not path.is_file():
         raise _Dropped(f"dropping recording {spec.name!r}: no {task} labels (expected {path})")
     try:
         return _parse_label_series(spec, task, path, gold)
     except DatasetError as err:
-        layout = CREATIVEIT_LAYOUT if corpus == "creativeit" else RECOLA_LAYOUT
         if str(err).startswith("recording "):
             raise
-        raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
+        raise DatasetError(f"recording {spec.name!r}: {err}\n{layout.listing}") from None
 
 
 def _parse_label_series(spec: RecordingSpec, task: str, path: Path, gold: bool):
@@ -155,7 +156,7 @@ def _parse_label_series(spec: RecordingSpec, task: str, path: Path, gold: bool):
         if not all(c in cols for c in need):
             raise DatasetError(f"recording {spec.name!r}: gold-standard file {path} must have "
                                f"attributes Instance_name, frameTime, GoldStandard (found {cols})\n"
-                               f"{RECOLA_LAYOUT}")
+                               f"{RECOLA.listing}")
         times = df["frameTime"].to_numpy(np.float64)
         values = df[["GoldStandard"]].to_numpy(np.float64)
         raters = ["GoldStandard"]
@@ -171,19 +172,19 @@ def _parse_label_series(spec: RecordingSpec, task: str, path: Path, gold: bool):
     return times, values, raters
 
 
-def _compute_recording(spec: RecordingSpec, corpus: str, tasks, fps: float, sr: int, joints,
+def _compute_recording(spec: RecordingSpec, layout: Layout, fps: float, sr: int, joints,
                        gold_standard: bool) -> tuple[dict, list[str]]:
-    layout = CREATIVEIT_LAYOUT if corpus == "creativeit" else RECOLA_LAYOUT
+    tasks, expected = layout.tasks, layout.listing
     messages: list[str] = []
     # Labels first: a recording without them is dropped before any feature work.
-    label_series = {t: _read_label_series(spec, t, spec.labels[t], corpus, gold_standard) for t in tasks}
+    label_series = {t: _read_label_series(spec, t, spec.labels[t], layout, gold_standard) for t in tasks}
     for t, (times, values, _) in label_series.items():
         messages += [f"recording {spec.name!r}: {m}" for m in _label_problems(times, values, spec.labels[t], t)]
     extra_series = {}
     for t, p in spec.extra_ratings.items():
         if p.is_file():
             try:
-                extra_series[t] = _read_label_series(spec, t, p, corpus, False)
+                extra_series[t] = _read_label_series(spec, t, p, layout, False)
             except _Dropped:
                 pass  # individual traces are a plotting extra when labels come from the gold standard
 
@@ -196,7 +197,7 @@ def _compute_recording(spec: RecordingSpec, corpus: str, tasks, fps: float, sr: 
         wave, wsr = read_audio(spec.primary["audio"], sr, problems=problems)
         messages += [f"recording {spec.name!r}: {m}" for m in problems]
     except DatasetError as err:
-        raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
+        raise DatasetError(f"recording {spec.name!r}: {err}\n{expected}") from None
     speech = _features.speech_features(wave, wsr, fps)
     coverage["audio"] = wave.shape[0] / wsr
     frames["audio"] = speech.shape[0]
@@ -208,7 +209,7 @@ def _compute_recording(spec: RecordingSpec, corpus: str, tasks, fps: float, sr: 
             bvh = read_bvh(path)
             angles = bvh.angles(joints)
         except DatasetError as err:
-            raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
+            raise DatasetError(f"recording {spec.name!r}: {err}\n{expected}") from None
         # 'Frame Time: 0.0166667' means 60 fps: snap rates written with a few digits.
         bvh_fps = 1.0 / bvh.frame_time
         if abs(bvh_fps - round(bvh_fps)) < 1e-4 * bvh_fps:
@@ -228,20 +229,20 @@ def _compute_recording(spec: RecordingSpec, corpus: str, tasks, fps: float, sr: 
         try:
             _, df = read_arff(path)
         except DatasetError as err:
-            raise DatasetError(f"recording {spec.name!r}: {err}\n{layout}") from None
+            raise DatasetError(f"recording {spec.name!r}: {err}\n{expected}") from None
         cols = list(df.columns)
         time_cols = [c for c in cols if c.lower() == "frametime"]
         if not time_cols or df[time_cols[0]].dtype.kind != "f":
             raise DatasetError(f"recording {spec.name!r}: {path} must have attributes Instance_name, "
-                               f"frameTime (numeric), then numeric features (found {cols[:5]})\n{layout}")
+                               f"frameTime (numeric), then numeric features (found {cols[:5]})\n{expected}")
         times = df[time_cols[0]].to_numpy(np.float64)
         if not np.isfinite(times).all():
             row = int(np.argmax(~np.isfinite(times)))
             raise DatasetError(f"recording {spec.name!r}: {path} has a missing ('?') or non-finite "
-                               f"frameTime in data row {row + 1}; every frame needs its time\n{layout}")
+                               f"frameTime in data row {row + 1}; every frame needs its time\n{expected}")
         numeric = [c for c in cols if c != time_cols[0] and df[c].dtype.kind == "f"]
         if times.size == 0 or not numeric:
-            raise DatasetError(f"recording {spec.name!r}: {path} holds no numeric face frames\n{layout}")
+            raise DatasetError(f"recording {spec.name!r}: {path} holds no numeric face frames\n{expected}")
         values, empty = fill_gaps(df[numeric].to_numpy(np.float64))
         if empty:
             messages.append(f"recording {spec.name!r}: {path} has no values at all in columns "
@@ -320,9 +321,8 @@ def _code_fingerprint() -> str:
     """Fingerprint of the code that computes a cached recording (readers, layouts, features, this)."""
     global _CODE_FINGERPRINT
     if _CODE_FINGERPRINT is None:
-        from . import corpus, formats, layouts
         _CODE_FINGERPRINT = _cache.code_fingerprint(
-            [__file__, formats.__file__, layouts.__file__, corpus.__file__, _features.__file__])
+            [__file__, _formats.__file__, _layouts.__file__, _corpus.__file__, _features.__file__])
     return _CODE_FINGERPRINT
 
 
@@ -406,21 +406,11 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
     (39, 24, 3)
     """
     root = Path(path).expanduser()
-    kind = detect_layout(root)
+    layout = layout_of(root)
     fps = float(fps)
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    if kind == "creativeit":
-        if gold_standard:
-            raise ValueError("gold_standard=True is for RECOLA; CreativeIT labels are always the "
-                             "mean of its annotators")
-        tasks = CREATIVEIT_TASKS
-        specs = creativeit_specs(root, tasks)
-        modalities = ("speech", "motion")
-    else:
-        tasks = RECOLA_TASKS
-        specs = recola_specs(root, tasks, tuple(partitions), gold_standard)
-        modalities = ("speech", "face")
+    specs = layout.specs(root, partitions=tuple(partitions), gold_standard=gold_standard)
 
     cache_root = None
     if cache_dir is not False:
@@ -429,24 +419,23 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
             raise ValueError(f"cache_dir {cache_root} lies inside the dataset folder {root}; "
                              "cerlib never writes into a dataset folder")
         cache_root = cache_root / "recordings"
-    params = {"version": DATA_VERSION, "corpus": kind, "fps": fps, "sr": int(sr),
-              "joints": list(joints) if kind == "creativeit" else None,
+    params = {"version": DATA_VERSION, "corpus": layout.name, "fps": fps, "sr": int(sr),
+              "joints": list(joints) if "motion" in layout.modalities else None,
               "gold_standard": bool(gold_standard)}
 
-    layout = CREATIVEIT_LAYOUT if kind == "creativeit" else RECOLA_LAYOUT
     recordings = []
     cache_ok = cache_root is not None
     digests = _cache.Digests(cache_root.parent if cache_ok else None)   # <cache>/digests.json
     if cache_ok:
         _cache.remove_stale_temporaries(cache_root)
     code = _code_fingerprint()
-    need_arrays = ["labels", "feat_speech"] + [f"feat_{m}" for m in modalities if m != "speech"]
+    need_arrays = ["labels", "feat_speech"] + [f"feat_{m}" for m in layout.modalities if m != "speech"]
     need_meta = ["raters", "messages", "feature_names"]
     face_names = None     # the face columns of the first recording: every other is matched to them
-    for spec in _progress(specs, enabled=progress, desc=f"loading {kind}", unit="rec"):
+    for spec in _progress(specs, enabled=progress, desc=f"loading {layout.name}", unit="rec"):
         for what, p in spec.primary.items():
             require_file(p, "motion capture (BVH)" if what == "motion" else
-                          "face features (ARFF)" if what == "face" else what, spec.name, layout)
+                          "face features (ARFF)" if what == "face" else what, spec.name, layout.listing)
         entry = None
         cached = None
         if cache_ok:
@@ -454,7 +443,7 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
             cached = _cache.read_entry(entry, need_arrays, need_meta)
         if cached is None:
             try:
-                arrays, meta = _compute_recording(spec, kind, tasks, fps, int(sr), joints, gold_standard)
+                arrays, meta = _compute_recording(spec, layout, fps, int(sr), joints, gold_standard)
             except _Dropped as drop:
                 warn_dataset(str(drop))
                 continue
@@ -470,13 +459,13 @@ def load_corpus(path: str | os.PathLike, fps: float = 60.0, *, cache_dir=None,
             warn_dataset(message)
         if "feat_face" in arrays:
             face_names = _match_face_columns(spec, arrays, meta, face_names)
-        recordings.append(_build(spec, arrays, meta, tasks, fps))
+        recordings.append(_build(spec, arrays, meta, layout.tasks, fps))
     if cache_ok:
         try:
             digests.save()
         except OSError:
             pass   # the digests are an optimisation: the next load hashes again
     if not recordings:
-        raise DatasetError(f"{root}: no recording could be loaded (all were dropped)\n{layout}")
-    return Corpus(name=kind, path=root, fps=fps, tasks=tasks, recordings=recordings,
-                  modalities=modalities)
+        raise DatasetError(f"{root}: no recording could be loaded (all were dropped)\n{layout.listing}")
+    return Corpus(name=layout.name, path=root, fps=fps, tasks=layout.tasks, recordings=recordings,
+                  modalities=layout.modalities, layout=layout)

@@ -44,9 +44,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .layouts import CREATIVEIT
+
 __all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "DEFAULT_TASKS", "ACTIVATIONS"]
 
-DEFAULT_TASKS = ("activation", "valence", "dominance")
+#: CreativeIT's three tasks (the paper's main corpus).
+DEFAULT_TASKS = CREATIVEIT.tasks
 
 #: The 2-unit dense layer's choices of activation, by name.
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "linear": nn.Identity}

@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .layouts import TASKS
 from .metrics import rolling_ccc
 
 __all__ = ["plot_history", "plot_traces", "plot_feature_image", "plot_table_heatmap", "plot_claims",
@@ -232,7 +233,7 @@ def plot_table_heatmap(summary, table: str, *, title: str | None = None):
     part["row"] = [f"{d} · {s} · {l} · {m} · N={n}" for d, s, l, m, n in
                    zip(part["dataset"], part["setting"], part["loss"], part["model"], part["n_frames"])]
     order = list(dict.fromkeys(part["row"]))
-    tasks = [t for t in ("activation", "valence", "dominance") if t in set(part["task"])]
+    tasks = [t for t in TASKS if t in set(part["task"])]
 
     def grid(column):
         return part.pivot_table(index="row", columns="task", values=column, aggfunc="first").reindex(

@@ -22,11 +22,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from ..layouts import LAYOUTS
+
 __all__ = ["Spec", "paper_grid", "quick_grid", "course_grid", "merge_specs", "TABLES", "DATASET_TASKS",
            "DATASET_SETTINGS", "DEFAULT_FOLDS", "MODEL_NAMES", "LOSSES", "STORE_FORMAT", "QUICK", "COURSE"]
 
 TABLES = ("I", "II", "III", "IV", "V")
-DATASET_TASKS = {"creativeit": ("activation", "valence", "dominance"), "recola": ("activation", "valence")}
+#: Each dataset's tasks, as its layout defines them.
+DATASET_TASKS = {layout.name: layout.tasks for layout in LAYOUTS}
 DATASET_SETTINGS = {"creativeit": ("multimodal", "speech", "motion"), "recola": ("multimodal", "face", "speech")}
 DEFAULT_FOLDS = {"creativeit": tuple(range(5)), "recola": (0,)}
 MODEL_NAMES = {"cer-mtl": "CER-MTL", "cer-stl": "CER-STL", "pure-cnn": "Pure CNN"}

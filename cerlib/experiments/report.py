@@ -26,6 +26,7 @@ import matplotlib
 import pandas as pd
 
 from .. import __version__
+from ..layouts import TASKS
 from ..paper import TABLE_COLUMNS
 from ..paper import parameters as paper_parameters
 from ..paper import tables as paper_tables
@@ -90,7 +91,7 @@ def compare_with_paper(summary, table: str):
                     for m, s, p in zip(part["mean"], part["std"], part["paper"])]
     rows = ["dataset", "setting", "loss", "model", "n_frames"]
     wide = part.pivot_table(index=rows, columns="task", values="cell", aggfunc="first", sort=False)
-    order = [t for t in ("activation", "valence", "dominance") if t in wide.columns]
+    order = [t for t in TASKS if t in wide.columns]
     wide = wide[order].fillna("").reset_index()  # RECOLA has no dominance: an empty cell, not NaN
     wide.columns.name = None
     return wide

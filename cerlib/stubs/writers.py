@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from .._util import progress as _progress
+from ..layouts import CREATIVEIT, RECOLA
 from .knobs import CONTROL_RATE, SCALES, STUBS_VERSION, Knobs
 from .simulate import (annotate, annotator_traits, body_knobs, dyad_affect, gaps, mic_noise, named_rng,
                        rater_actor_bias, simulate_face, simulate_motion, simulate_talk, simulate_turns,
@@ -32,7 +33,7 @@ from .simulate import (annotate, annotator_traits, body_knobs, dyad_affect, gaps
 
 __all__ = ["make_stubs"]
 
-CREATIVEIT_TASKS = ("activation", "valence", "dominance")
+CREATIVEIT_TASKS = CREATIVEIT.tasks
 RECOLA_RATERS = ("FM1", "FM2", "FM3", "FF1", "FF2", "FF3")
 FACE_COLUMNS = ("AU01_r", "AU02_r", "AU04_r", "AU06_r", "AU12_r", "AU15_r", "AU25_r",
                 "head_yaw", "head_pitch", "flow_mean", "flow_std")
@@ -274,8 +275,8 @@ def _arff(relation: str, attributes: Sequence[tuple], name: str, times: np.ndarr
 def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None:
     _prepare(root, "recola")
     for sub in ("recordings_audio", "features_video_geometric",
-                *(f"ratings_individual/{d}" for d in ("arousal", "valence")),
-                *(f"ratings_gold_standard/{d}" for d in ("arousal", "valence"))):
+                *(f"ratings_individual/{d}" for d in RECOLA.task_folders.values()),
+                *(f"ratings_gold_standard/{d}" for d in RECOLA.task_folders.values())):
         (root / sub).mkdir(parents=True, exist_ok=True)
     sr, duration = int(k.audio_sr), float(k.recola_duration_s)
     n_ctl = int(round(duration * CONTROL_RATE))
@@ -303,7 +304,7 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
         pairs_seen.update({f"{r}/{name}": o[:2] for r, o in offsets.items()})
         recordings[name] = {"gender": gender, "turns": len(mine), "speaking_share": float(talk.mean()),
                             **_affect_traits(affect[0], perceived[0], 2)}
-        for ti, (task, folder) in enumerate((("activation", "arousal"), ("valence", "valence"))):
+        for ti, (task, folder) in enumerate(RECOLA.task_folders.items()):
             traces = np.stack([annotate(rng, perceived[0][:, ti], duration, rate, raters[r], ti, k, offsets[r][ti])
                                for r in RECOLA_RATERS], axis=1)
             (root / "ratings_individual" / folder / f"{name}.csv").write_text(
@@ -322,6 +323,10 @@ def _recola(root: Path, seed: int, k: Knobs, scale: str, progress: bool) -> None
                 _arff("GOLDSTANDARD", ("GoldStandard",), name, times, gold[:, None]))
     _manifest(root, "recola", scale, seed, k, {"speakers": speakers, "annotators": raters,
                                                "annotator_actor_offsets": pairs_seen, "recordings": recordings})
+
+
+#: One writer per layout, by the layout's name.
+_WRITERS = {CREATIVEIT.name: _creativeit, RECOLA.name: _recola}
 
 
 def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = ("creativeit", "recola"),
@@ -365,7 +370,7 @@ def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = 
     """
     if isinstance(which, str):
         which = (which,)
-    unknown = set(which) - {"creativeit", "recola"}
+    unknown = set(which) - set(_WRITERS)
     if unknown:
         raise ValueError(f"which must name 'creativeit' and/or 'recola', got {sorted(unknown)}")
     if scale not in SCALES:
@@ -377,10 +382,8 @@ def make_stubs(out_dir: str | Path = "data_stubs", which: str | Sequence[str] = 
     k = Knobs(**{**SCALES[scale], **knobs})
     out = Path(out_dir)
     paths = {}
-    if "creativeit" in which:
-        paths["creativeit"] = out / "creativeit"
-        _creativeit(paths["creativeit"], seed, k, scale, progress)
-    if "recola" in which:
-        paths["recola"] = out / "recola"
-        _recola(paths["recola"], seed, k, scale, progress)
+    for name, write in _WRITERS.items():
+        if name in which:
+            paths[name] = out / name
+            write(paths[name], seed, k, scale, progress)
     return paths
