@@ -6,6 +6,8 @@ any module may use it.
 from __future__ import annotations
 
 import argparse
+import math
+import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -81,6 +83,23 @@ def is_inside(path, folder) -> bool:
     """
     path, folder = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
     return path == folder or folder in path.parents
+
+
+def whole_number(value, name: str, expected: str = "") -> int:
+    """``value`` as an int when it is a whole number (3, or a slider's 3.0); else a ValueError naming ``name``.
+
+    Examples
+    --------
+    >>> whole_number(20.0, "n_frames")
+    20
+    >>> whole_number(2.5, "stride", "frames between two columns")
+    Traceback (most recent call last):
+    ValueError: stride must be a whole number (frames between two columns), got 2.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or int(value) != value:
+        raise ValueError(f"{name} must be a whole number{f' ({expected})' if expected else ''}, got {value!r}")
+    return int(value)
 
 
 def whole_at_least(low: int):

@@ -28,21 +28,92 @@ the first or last frame repeats. This is done by padding the features once
 (``(N/2 - 1) t`` rows before, ``(N/2) t`` after) and returning a strided
 *view* of the padded array: framing an hour at N = 60 costs one padded copy
 of the features, never N copies.
+
+One value
+---------
+``N`` and ``t`` always travel together as a :class:`Framing`. ``N`` is the
+model's (its GRU reads N/2 pooled columns); ``t`` is the data's. A trained
+model carries the pair in ``model.preprocessing.framing``, fixed once by
+:func:`cerlib.training.fit`, and prediction frames new data with it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["feature_images", "frame_offsets", "pad_features", "gather_images"]
+from ._util import whole_number
+
+__all__ = ["Framing", "feature_images", "frame_offsets", "pad_features", "gather_images"]
 
 
 def _check(n_frames: int, stride: int) -> None:
-    if int(n_frames) != n_frames or n_frames < 2 or n_frames % 2:
-        raise ValueError(
-            f"n_frames must be an even integer >= 2 (Eq. 1 uses N/2), got {n_frames!r}"
-        )
-    if int(stride) != stride or stride < 1:
+    n_frames = whole_number(n_frames, "n_frames", "an even integer >= 2: Eq. 1 uses N/2")
+    if n_frames < 2 or n_frames % 2:
+        raise ValueError(f"n_frames must be an even integer >= 2 (Eq. 1 uses N/2), got {n_frames!r}")
+    if whole_number(stride, "stride", "frames between two columns, >= 1") < 1:
         raise ValueError(f"stride must be a positive integer number of frames, got {stride!r}")
+
+
+@dataclass(frozen=True)
+class Framing:
+    """The framing of Eq. (1) as one value: ``n_frames`` columns, ``stride`` frames apart.
+
+    Parameters
+    ----------
+    n_frames : int, default 20
+        ``N``, even (whole floats such as a slider's 20.0 are accepted).
+    stride : int, default 10
+        ``t``, frames between two columns.
+
+    Attributes
+    ----------
+    span : int
+        Frames an image covers, ``(N - 1) t + 1``.
+
+    Examples
+    --------
+    >>> framing = Framing(20, 10)
+    >>> framing.span, framing.offsets()[[0, 9, -1]].tolist()     # frame l is column N/2 - 1
+    (191, [-90, 0, 100])
+    >>> x = np.arange(300, dtype=np.float32)[:, None]
+    >>> framing.images(x).shape, framing.pad(x).shape
+    ((300, 1, 20), (490, 1))
+    >>> Framing(20.0, 3) == Framing(20, 3)
+    True
+    >>> Framing(21, 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_frames must be an even integer >= 2 (Eq. 1 uses N/2), got 21
+    """
+
+    n_frames: int = 20
+    stride: int = 10
+
+    def __post_init__(self):
+        _check(self.n_frames, self.stride)
+        object.__setattr__(self, "n_frames", int(self.n_frames))
+        object.__setattr__(self, "stride", int(self.stride))
+
+    @property
+    def span(self) -> int:
+        return (self.n_frames - 1) * self.stride + 1
+
+    def offsets(self) -> np.ndarray:
+        """:func:`frame_offsets` of this framing, shape (N,)."""
+        return frame_offsets(self.n_frames, self.stride)
+
+    def pad(self, features):
+        """:func:`pad_features` with this framing: (T, P) -> (T + (N - 1) t, P)."""
+        return pad_features(features, self.n_frames, self.stride)
+
+    def images(self, features):
+        """:func:`feature_images` with this framing: (T, P) -> (T, P, N), a view."""
+        return feature_images(features, self.n_frames, self.stride)
+
+    def gather(self, padded, rows, *, contiguous: bool = True):
+        """:func:`gather_images` with this framing: rows (B,) of a padded bank -> (B, P, N)."""
+        return gather_images(padded, rows, self.n_frames, self.stride, contiguous=contiguous)
 
 
 def frame_offsets(n_frames: int = 20, stride: int = 10) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .engine import Bank, build_group, train_members
+from .framing import Framing
 from .models import CERMTL
 from .training import as_items, describe_device, is_recording, pick_device, prepare_inputs, training_preprocessing
 
@@ -127,7 +128,7 @@ def fit_group(
     mods = [None] * M if modalities_per_member is None else list(modalities_per_member)
     if not (len(losses) == len(alphas) == len(mods) == M):
         raise ValueError(f"losses, alphas and modalities_per_member need one entry per model ({M})")
-    n_frames = models[0].n_frames
+    framing = Framing(models[0].n_frames, stride)   # the members share N (build_group checks)
     dev = pick_device(device)
 
     train_items = as_items(train, "train")
@@ -146,17 +147,16 @@ def fit_group(
             raise ValueError(f"model {i} has n_features={m.n_features} but its modalities give {len(cols)} columns")
     group = build_group(models, columns, width).to(dev)  # refuses members that cannot be stacked, before any work
     union = _Union(width, tasks)
-    framing = dict(n_frames=n_frames, stride=stride, normalise=normalise)
-    union_pre = training_preprocessing(union, train_items, modalities=None, **framing)
+    union_pre = training_preprocessing(union, train_items, modalities=None, framing=framing, normalise=normalise)
     train_x, train_y = prepare_inputs(union, train_items, union_pre, True, "train")
     for m, md in zip(models, mods):  # each member's own preprocessing, exactly as fit would fix it
-        m.preprocessing = training_preprocessing(m, train_items, modalities=md, **framing)
-    bank = Bank(train_x, train_y, n_frames, stride, dev)
+        m.preprocessing = training_preprocessing(m, train_items, modalities=md, framing=framing, normalise=normalise)
+    bank = Bank(train_x, train_y, framing, dev)
     valid_items = as_items(valid, "valid")
     valid_data = None
     if valid_items:
         valid_x, valid_y = prepare_inputs(union, valid_items, union_pre, True, "valid")
-        valid_data = ([Bank([x], None, n_frames, stride, dev) for x in valid_x], valid_y)
+        valid_data = ([Bank([x], None, framing, dev) for x in valid_x], valid_y)
     device_name = describe_device(dev)
     threads_before = torch.get_num_threads()
     if dev.type == "cpu" and cpu_threads:

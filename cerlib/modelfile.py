@@ -28,6 +28,7 @@ import torch
 from . import __version__
 from ._util import atomic_write
 from .device import pick_device
+from .framing import Framing
 from .models import CERMTL, PureCNN
 from .normaliser import Normaliser
 
@@ -58,8 +59,10 @@ class Preprocessing:
 
     Attributes
     ----------
-    n_frames, stride : int
-        Framing of Eq. (1).
+    framing : cerlib.framing.Framing
+        Framing of Eq. (1): ``n_frames`` (the model's N) and ``stride``, one
+        value (read them as ``framing.n_frames``, ``framing.stride``, or the
+        shortcuts ``n_frames``, ``stride``).
     tasks : tuple of str
         Output columns, in order.
     modalities : tuple of str or None
@@ -78,13 +81,12 @@ class Preprocessing:
 
     Examples
     --------
-    >>> p = Preprocessing(n_frames=20, stride=10, tasks=("activation",))
-    >>> Preprocessing.from_dict(p.to_dict()) == p
-    True
+    >>> p = Preprocessing(framing=Framing(20, 10), tasks=("activation",))
+    >>> Preprocessing.from_dict(p.to_dict()) == p, p.n_frames, p.to_dict()["stride"]
+    (True, 20, 10)
     """
 
-    n_frames: int
-    stride: int
+    framing: Framing
     tasks: tuple
     modalities: tuple | None = None
     feature_names: tuple | None = None
@@ -92,9 +94,24 @@ class Preprocessing:
     normalise: str | None = None
     normaliser: Normaliser | None = field(default=None, compare=False)
 
+    @property
+    def n_frames(self) -> int:
+        """``framing.n_frames``, the model's N."""
+        return self.framing.n_frames
+
+    @property
+    def stride(self) -> int:
+        """``framing.stride``, frames between two columns of an image."""
+        return self.framing.stride
+
     def to_dict(self) -> dict:
-        """Plain Python (str, int, float, lists): safe to save and to load with ``weights_only``."""
+        """Plain Python (str, int, float, lists): safe to save and to load with ``weights_only``.
+
+        The framing is stored as its two numbers, ``n_frames`` and ``stride``.
+        """
         d = dataclasses.asdict(self)
+        del d["framing"]
+        d = {"n_frames": self.framing.n_frames, "stride": self.framing.stride, **d}
         d["tasks"] = list(self.tasks)
         d["modalities"] = list(self.modalities) if self.modalities is not None else None
         d["feature_names"] = list(self.feature_names) if self.feature_names is not None else None
@@ -104,6 +121,7 @@ class Preprocessing:
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
         d = dict(d)
+        d["framing"] = Framing(d.pop("n_frames"), d.pop("stride"))
         for key in ("tasks", "modalities", "feature_names"):
             if d.get(key) is not None:
                 d[key] = tuple(d[key])
@@ -124,7 +142,7 @@ def preprocessing_of(model: torch.nn.Module) -> Preprocessing:
     found = getattr(model, "preprocessing", None)
     if found is not None:
         return found
-    return Preprocessing(n_frames=model.n_frames, stride=10, tasks=tuple(model.tasks))
+    return Preprocessing(framing=Framing(model.n_frames), tasks=tuple(model.tasks))
 
 
 def save_model(model: torch.nn.Module, path) -> Path:
@@ -247,8 +265,6 @@ def _check_consistent(path: Path, model: torch.nn.Module, pre: Preprocessing) ->
             bad(f"weights {name!r} hold {int((~torch.isfinite(tensor)).sum())} NaN or infinite value(s)")
     if pre.n_frames != model.n_frames:
         bad(f"preprocessing.n_frames is {pre.n_frames!r} but the model was built for n_frames={model.n_frames}")
-    if isinstance(pre.stride, bool) or not isinstance(pre.stride, int) or pre.stride < 1:
-        bad(f"preprocessing.stride is {pre.stride!r}, expected a whole number >= 1")
     if tuple(pre.tasks) != tuple(model.tasks):
         bad(f"preprocessing.tasks {list(pre.tasks)} differ from the model's tasks {list(model.tasks)}")
     if pre.normalise not in NORMALISE_MODES + (None,):

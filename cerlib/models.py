@@ -44,6 +44,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ._util import whole_number
 from .layouts import CREATIVEIT
 
 __all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "DEFAULT_TASKS", "ACTIVATIONS"]
@@ -133,6 +134,7 @@ class CERMTL(nn.Module):
         fc_activation: str = "tanh",
     ):
         super().__init__()
+        n_features, n_frames = whole_number(n_features, "n_features"), whole_number(n_frames, "n_frames")
         if gru_over not in ("time", "filters"):
             raise ValueError(f"gru_over must be 'time' or 'filters', got {gru_over!r}")
         if fc_activation not in ACTIVATIONS:
@@ -217,7 +219,8 @@ class PureCNN(nn.Module):
         n_layers: int = 4,
     ):
         super().__init__()
-        self.n_features, self.n_frames = int(n_features), int(n_frames)
+        self.n_features = whole_number(n_features, "n_features")
+        self.n_frames = whole_number(n_frames, "n_frames")
         self.tasks = _check_tasks(tasks)
         self.config = dict(n_features=self.n_features, n_frames=self.n_frames, tasks=self.tasks,
                            channels=channels, kernel_size=kernel_size, n_layers=n_layers)

@@ -33,9 +33,11 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
+from ._util import whole_number
 from .device import describe_device, pick_device, seed_everything
 from .engine import (Bank, EarlyStopping, History, build_group, forward_frames,  # noqa: F401 (EarlyStopping:
                      score_predictions, train_members)                         # re-exported for callers)
+from .framing import Framing
 from .normaliser import Normaliser
 from .modelfile import (CHECKPOINT_FORMAT, NORMALISE_MODES, CheckpointError, Preprocessing,  # noqa: F401
                         load_model, preprocessing_of, save_model)              # (re-exported for callers)
@@ -189,15 +191,7 @@ def prepare_inputs(model, data, pre: Preprocessing, need_labels: bool, what: str
     return _normalised(xs, keys, pre), (ys if labelled else None)
 
 
-def _whole(value, name: str) -> int:
-    """An integer given as int (or a float with no fraction, e.g. from a slider)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or int(value) != value:
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    return int(value)
-
-
-def training_preprocessing(model, train_items, *, modalities, n_frames, stride, normalise) -> Preprocessing:
+def training_preprocessing(model, train_items, *, modalities, framing: Framing, normalise) -> Preprocessing:
     """The :class:`~cerlib.modelfile.Preprocessing` that :func:`fit` fixes from the training data (normaliser included)."""
     mode = "global" if normalise is True else None if normalise in (False, None) else normalise
     if mode not in NORMALISE_MODES + (None,):
@@ -210,7 +204,7 @@ def training_preprocessing(model, train_items, *, modalities, n_frames, stride, 
     fps = {float(r.fps) for r in train_items if getattr(r, "fps", None)} if recordings else set()
     if len(fps) > 1:
         raise ValueError(f"training recordings have different frame rates {sorted(fps)}; load them at one rate")
-    pre = Preprocessing(n_frames=n_frames, stride=stride, tasks=tuple(model.tasks), modalities=resolved,
+    pre = Preprocessing(framing=framing, tasks=tuple(model.tasks), modalities=resolved,
                         feature_names=names.pop() if len(names) == 1 else None,
                         fps=fps.pop() if fps else None, normalise=mode)
     if mode == "global":
@@ -232,7 +226,6 @@ def fit(
     batch_size: int = 256,
     lr: float = 5e-5,
     patience: int | None = 20,
-    n_frames: int | None = None,
     stride: int = 10,
     normalise: bool | str | None = "global",
     frames_per_epoch: int | None = None,
@@ -260,8 +253,11 @@ def fit(
         Stop after this many epochs in a row without a better validation
         mean CCC, as Keras counts (the paper: 20; 0 or 1 stop at the first
         epoch that does not improve; None never stops early).
-    n_frames, stride : int
-        Framing (Eq. 1); ``n_frames`` defaults to ``model.n_frames``.
+    stride : int, default 10
+        Frames between two columns of a feature image (Eq. 1's t). The
+        image's width N is the model's (``model.n_frames``, fixed when it was
+        built); the pair is kept as one :class:`~cerlib.framing.Framing` in
+        ``model.preprocessing.framing``.
     normalise : {"global", "recording", "speaker"}, True or None
         "global" (or True): z-score with the training data's statistics.
         "recording" / "speaker": z-score each recording / each speaker's
@@ -310,19 +306,14 @@ def fit(
     >>> len(history.epochs), predict(model, x).shape
     (2, (600, 1))
     """
-    n_frames = model.n_frames if n_frames is None else _whole(n_frames, "n_frames")
-    stride = _whole(stride, "stride")
-    if n_frames != model.n_frames:
-        raise ValueError(f"n_frames={n_frames} but the model was built for n_frames={model.n_frames}")
-    if stride < 1:
-        raise ValueError(f"stride must be a whole number >= 1 (frames between images), got {stride}")
-    epochs, batch_size = _whole(epochs, "epochs"), _whole(batch_size, "batch_size")
+    framing = Framing(model.n_frames, stride)   # N is the model's, the stride the data's: one value from here on
+    epochs, batch_size = whole_number(epochs, "epochs"), whole_number(batch_size, "batch_size")
     if epochs < 1 or batch_size < 2:
         raise ValueError(f"need epochs >= 1 and batch_size >= 2 (correlation needs pairs), got {epochs}, {batch_size}")
     if patience is not None and patience < 0:
         raise ValueError(f"patience must be >= 0 or None, got {patience}")
     if frames_per_epoch is not None:
-        frames_per_epoch = _whole(frames_per_epoch, "frames_per_epoch")
+        frames_per_epoch = whole_number(frames_per_epoch, "frames_per_epoch")
         if frames_per_epoch < 2:
             raise ValueError(f"frames_per_epoch must be None (every frame) or a whole number >= 2 (a batch needs "
                              f"pairs of frames), got {frames_per_epoch}")
@@ -334,13 +325,12 @@ def fit(
     train_items = as_items(train, "train")
     if not train_items:
         raise ValueError("no training data: an empty list of recordings was given")
-    pre = training_preprocessing(model, train_items, modalities=modalities, n_frames=n_frames, stride=stride,
-                                 normalise=normalise)
+    pre = training_preprocessing(model, train_items, modalities=modalities, framing=framing, normalise=normalise)
     train_x, train_y = prepare_inputs(model, train_items, pre, True, "train")
     valid_items = as_items(valid, "valid")
     valid_x, valid_y = prepare_inputs(model, valid_items, pre, True, "valid") if valid_items else (None, None)
-    bank = Bank(train_x, train_y, n_frames, stride, dev)
-    valid_data = ([Bank([x], None, n_frames, stride, dev) for x in valid_x], valid_y) if valid_items else None
+    bank = Bank(train_x, train_y, framing, dev)
+    valid_data = ([Bank([x], None, framing, dev) for x in valid_x], valid_y) if valid_items else None
 
     model.preprocessing = pre
     model.to(dev)
@@ -403,7 +393,7 @@ def _predict_arrays(model, xs, device, batch_size: int = 4096, cpu_threads: int 
     out = []
     try:
         for x in xs:
-            bank = Bank([x], None, pre.n_frames, pre.stride, dev)
+            bank = Bank([x], None, pre.framing, dev)
             chunks = [forward_frames(model, bank.padded, pre.stride, chunk=batch_size).float().cpu()]
             out.append(torch.cat(chunks).numpy())
     finally:

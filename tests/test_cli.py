@@ -12,6 +12,7 @@ import soundfile as sf
 
 from cerlib import CERMTL
 from cerlib.__main__ import main
+from cerlib.framing import Framing
 from cerlib.training import Preprocessing, save_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ def test_predict_one_new_recording_writes_a_trace(tmp_path, speech_model, capsys
 
 def test_a_model_that_needs_motion_says_so_and_uses_it(tmp_path, capsys):
     model = CERMTL(n_features=63)
-    model.preprocessing = Preprocessing(n_frames=20, stride=10, tasks=model.tasks, modalities=("speech", "motion"),
+    model.preprocessing = Preprocessing(framing=Framing(20, 10), tasks=model.tasks, modalities=("speech", "motion"),
                                         fps=60.0)
     save_model(model, tmp_path / "mm.pt")
     wav = next((CREATIVEIT / "audio").glob("*.wav"))

@@ -16,6 +16,7 @@ from cerlib.features import Normaliser
 from cerlib.losses import ccc_loss
 from cerlib.models import layer_table
 from cerlib.engine import Bank
+from cerlib.framing import Framing
 from cerlib.training import (CheckpointError, EarlyStopping, Example, evaluate, load_model, pick_device,
                              save_model, seed_everything)
 
@@ -126,7 +127,7 @@ def test_bank_pairs_each_image_with_its_own_frames_label():
     rng = np.random.default_rng(0)
     xs = [rng.normal(size=(n, 3)).astype("float32") for n in (40, 55)]
     ys = [rng.normal(size=(n, 2)).astype("float32") for n in (40, 55)]
-    bank = Bank(xs, ys, 4, 5, "cpu")
+    bank = Bank(xs, ys, Framing(4, 5), "cpu")
     index = torch.arange(len(bank))
     images, labels = bank.images(index), bank.labels[index]
     x, y = np.concatenate(xs), np.concatenate(ys)
@@ -193,14 +194,16 @@ def test_clear_errors():
 
 
 def test_whole_number_framing_arguments():
-    """n_frames=20.0 / stride=10.0 (a slider's floats) work; 2.5 is refused before any work."""
+    """stride=10.0 (a slider's float) works; 2.5 is refused before any work; N is the model's alone."""
     ex = make(0, T=300)
-    model = CERMTL(n_features=4, tasks=("a", "b"))
-    fit(model, ex, epochs=1, n_frames=20.0, stride=10.0, progress=False, device="cpu")
-    assert model.preprocessing.stride == 10 and isinstance(model.preprocessing.stride, int)
-    for bad in (dict(stride=2.5), dict(n_frames=20.5), dict(stride="10")):
+    model = CERMTL(n_features=4, n_frames=20.0, tasks=("a", "b"))
+    fit(model, ex, epochs=1, stride=10.0, progress=False, device="cpu")
+    assert model.preprocessing.framing == Framing(20, 10) and isinstance(model.preprocessing.stride, int)
+    for bad in (dict(stride=2.5), dict(stride="10"), dict(stride=True)):
         with pytest.raises(ValueError, match="whole number"):
             fit(model, ex, epochs=1, progress=False, **bad)
+    with pytest.raises(TypeError, match="n_frames"):     # one N: the model's, never a second one beside it
+        fit(model, ex, epochs=1, n_frames=20, progress=False)
 
 
 def test_nan_or_inf_in_labels_or_features_is_refused_with_where():

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .._util import progress_enabled
-from ..framing import gather_images, pad_features
+from ..framing import Framing
 from ..losses import LOSSES, get_loss, multitask_loss, pcc_loss
 from ..metrics import mean_ccc
 
@@ -51,27 +51,27 @@ class Bank:
     ----------
     arrays : list of (T_r, P) float32 arrays
     labels : list of (T_r, M) arrays, or None
-    n_frames, stride : int
+    framing : cerlib.framing.Framing
     device : torch.device or str
 
     Examples
     --------
-    >>> bank = Bank([np.zeros((30, 4), "float32")], [np.ones((30, 2), "float32")], 8, 3, "cpu")
+    >>> bank = Bank([np.zeros((30, 4), "float32")], [np.ones((30, 2), "float32")], Framing(8, 3), "cpu")
     >>> len(bank), tuple(bank.images(torch.arange(5)).shape), tuple(bank.labels.shape)
     (30, (5, 4, 8), (30, 2))
     """
 
-    def __init__(self, arrays, labels, n_frames, stride, device):
+    def __init__(self, arrays, labels, framing: Framing, device):
         padded, rows, start = [], [], 0
         for x in arrays:
-            p = pad_features(x, n_frames, stride)
+            p = framing.pad(x)
             padded.append(p)
             rows.append(start + np.arange(len(x)))
             start += len(p)
         self.padded = torch.as_tensor(np.concatenate(padded), device=device)
         self.rows = torch.as_tensor(np.concatenate(rows), device=device)
         self.labels = torch.as_tensor(np.concatenate(labels), device=device) if labels is not None else None
-        self.n_frames, self.stride = n_frames, stride
+        self.framing = framing
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -79,8 +79,7 @@ class Bank:
     def images(self, index: torch.Tensor) -> torch.Tensor:
         """(B,) frame indices on the bank's device -> (B, P, N) images (a frames-last view)."""
         # no transposing copy: the convolution reads it as channels_last
-        return gather_images(self.padded, self.rows.index_select(0, index), self.n_frames, self.stride,
-                             contiguous=False)
+        return self.framing.gather(self.padded, self.rows.index_select(0, index), contiguous=False)
 
 
 @dataclass
@@ -302,11 +301,11 @@ def _scalar(value, fn):
 
 def _frames(group, bank: Bank, chunk: int = 4096) -> torch.Tensor:
     """The group's (M, T, K) outputs for every frame of a one-recording bank."""
-    extra, out = (bank.n_frames - 1) * bank.stride, []
+    extra, out = bank.framing.span - 1, []
     for s in range(0, len(bank), chunk):
         stop = min(s + chunk, len(bank))
         if hasattr(group, "forward_frames"):  # convolve the recording once, not once per image
-            out.append(group.forward_frames(bank.padded[s: stop + extra], bank.stride))
+            out.append(group.forward_frames(bank.padded[s: stop + extra], bank.framing.stride))
         else:
             out.append(group(bank.images(torch.arange(s, stop, device=bank.padded.device))))
     return torch.cat(out, dim=1)
@@ -340,7 +339,7 @@ def train_members(group, models, bank: Bank, valid=None, *, losses, alphas, task
     >>> from cerlib.engine import build_group
     >>> x = np.random.default_rng(0).normal(size=(200, 4)).astype("float32")
     >>> model = CERMTL(n_features=4, tasks=["a"])
-    >>> bank = Bank([x], [x[:, :1]], 20, 10, "cpu")
+    >>> bank = Bank([x], [x[:, :1]], Framing(20, 10), "cpu")
     >>> h = train_members(build_group([model]), [model], bank, losses=["mse"], alphas=[None], task_cols=[[0]],
     ...                   epochs=2, batch_size=64, lr=1e-3, patience=None, frames_per_epoch=None, seed=0,
     ...                   progress=False, desc="demo", device_name="cpu")
