@@ -40,8 +40,8 @@ def conv1d_as_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     return torch.nn.functional.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias).squeeze(2)
 
 
-def relu_max_pool(y: torch.Tensor, pool: int) -> torch.Tensor:
-    """``MaxPool1d(pool)(relu(y))`` over the last axis, written with elementwise ops.
+def relu_max_pool(y: torch.Tensor, pool: int, dim: int = -1) -> torch.Tensor:
+    """``MaxPool1d(pool)(relu(y))`` over axis ``dim`` (default: the last), written with elementwise ops.
 
     ``max(a, b) = b + relu(a - b)`` and ``relu`` commutes with ``max``; the
     backward of these is a few elementwise passes, several times cheaper on
@@ -51,8 +51,12 @@ def relu_max_pool(y: torch.Tensor, pool: int) -> torch.Tensor:
 
     Parameters
     ----------
-    y : torch.Tensor, shape (..., L_in)
+    y : torch.Tensor, shape (..., L_in) (or L_in on axis ``dim``)
     pool : int
+    dim : int, default -1
+        The axis to pool. Pooling the axis the data is laid out along
+        (frames-last batches: the frames axis is not the last) reads the
+        pairs as views, where a reshape of the transposed layout would copy.
 
     Returns
     -------
@@ -63,10 +67,14 @@ def relu_max_pool(y: torch.Tensor, pool: int) -> torch.Tensor:
     >>> y = torch.tensor([[-1.0, 2.0, 3.0, -4.0, -5.0]])
     >>> relu_max_pool(y, 2)
     tensor([[2., 3.]])
+    >>> relu_max_pool(y.t(), 2, dim=0)
+    tensor([[2.],
+            [3.]])
     """
     pool = int(pool[0] if isinstance(pool, (tuple, list)) else pool)
-    n = y.shape[-1] // pool
-    cols = y[..., : n * pool].reshape(*y.shape[:-1], n, pool).unbind(-1)
+    dim = dim % y.ndim
+    n = y.shape[dim] // pool
+    cols = y.narrow(dim, 0, n * pool).unflatten(dim, (n, pool)).unbind(dim + 1)
     z = cols[0]
     for c in cols[1:]:
         z = c + torch.relu(z - c)

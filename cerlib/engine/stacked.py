@@ -228,8 +228,9 @@ class StackedGroup(nn.Module):
                 self.bn_batches += 1
             y = torch.nn.functional.batch_norm(y, self.bn_mean.view(-1), self.bn_var.view(-1), self.bn_w.reshape(-1),
                                                self.bn_b.reshape(-1), self.training, self.bn_momentum, self.bn_eps)
-        z = relu_max_pool(y, pool).reshape(B, M, F, L)
-        seq = z.permute(1, 0, 3, 2) if self.gru_over == "time" else z.permute(1, 0, 2, 3)  # (M, B, steps, I)
+        # pool along the frames in the convolution's own frames-last layout: (B, L, M F), no copy
+        z = relu_max_pool(y.transpose(1, 2), pool, dim=1).unflatten(2, (M, F))        # (B, L, M, F)
+        seq = z.permute(2, 0, 1, 3) if self.gru_over == "time" else z.permute(2, 0, 3, 1)  # (M, B, steps, I)
         h = stacked_gru(seq, self.w_ih, self.b_ih, self.w_hh * self.hh_mask, self.b_hh)
         hidden = self.act(torch.baddbmm(self.fc_b, h, self.fc_w * self.fc_mask))
         return torch.baddbmm(self.out_b, hidden, self.out_w * self.out_mask)  # (M, B, K)
