@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 
 from . import features as _features
 from .formats import DatasetError
@@ -365,8 +366,6 @@ class Corpus:
         >>> load_corpus(example_data("recola"), progress=False).summary().shape
         (9, 6)
         """
-        import pandas as pd
-
         return pd.DataFrame([
             {"recording": r.name, "speaker": r.speaker, "session": r.session,
              "partition": r.partition, "n_frames": r.n_frames,

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -279,8 +280,6 @@ def layer_table(model: nn.Module, batch_size: int = 1):
     >>> int(layer_table(CERMTL())["parameters"].sum())
     6235
     """
-    import pandas as pd
-
     rows = []
 
     def hook(name):
