@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 __all__ = ["progress_enabled", "progress", "atomic_write", "is_inside", "whole_at_least"]
 
 
@@ -34,8 +36,6 @@ def progress(iterable, *, enabled: bool = True, **kw):
     """Wrap ``iterable`` in tqdm's auto bar unless disabled or ``CERLIB_QUIET=1``."""
     if not progress_enabled(enabled):
         return iterable
-    from tqdm.auto import tqdm
-
     return tqdm(iterable, **kw)
 
 

@@ -25,6 +25,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .cache import default_cache_dir
+from .stubs import SCALES, STUBS_VERSION, Knobs, data_root, make_stubs
+
 __all__ = ["EXAMPLES", "example_data", "data_folder", "measured"]
 
 #: The example corpora, by name: CreativeIT and RECOLA in their layouts.
@@ -47,22 +50,17 @@ def _manifest(folder: Path) -> dict:
 
 def _is_example(folder: Path, name: str, *, strict: bool) -> bool:
     """Whether ``folder`` holds the example corpus ``name`` (``strict``: this version, scale, seed, knobs)."""
-    from . import stubs
-
     info = _manifest(folder)
     if info.get("generator") != "cerlib.stubs.make_stubs" or info.get("corpus") != name:
         return False
     if not strict:
         return True
-    knobs = json.loads(json.dumps(dataclasses.asdict(stubs.Knobs(**stubs.SCALES["small"]))))
-    return (info.get("stubs_version") == stubs.STUBS_VERSION and info.get("scale") == "small"
+    knobs = json.loads(json.dumps(dataclasses.asdict(Knobs(**SCALES["small"]))))
+    return (info.get("stubs_version") == STUBS_VERSION and info.get("scale") == "small"
             and info.get("seed") == SEED and info.get("knobs") == knobs)
 
 
 def _cache_root() -> Path:
-    from .cache import default_cache_dir
-    from .stubs import STUBS_VERSION
-
     return default_cache_dir() / f"stubs-v{STUBS_VERSION}-small-seed{SEED}"
 
 
@@ -98,8 +96,6 @@ def example_data(name: str = "creativeit") -> Path:
     target = _cache_root() / name
     if _is_example(target, name, strict=True):
         return target
-    from .stubs import make_stubs
-
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
@@ -140,8 +136,6 @@ def data_folder(spec: str | os.PathLike | None = None) -> Path:
     PosixPath('/data/cer')
     """
     if spec not in (None, ""):
-        from .stubs import data_root
-
         return data_root(spec)
     roots = {example_data(name).parent for name in EXAMPLES}
     (root,) = roots

@@ -21,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import librosa
 import numpy as np
+import pandas as pd
+import soundfile as sf
 
 __all__ = ["AUDIO_SR", "DatasetError", "DatasetWarning", "read_audio", "read_bvh", "Bvh",
            "read_arff", "read_ratings", "resample_series"]
@@ -133,8 +136,6 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR, *,
     >>> wave.ndim, sr
     (1, 16000)
     """
-    import soundfile as sf
-
     path = Path(path)
     try:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
@@ -154,8 +155,6 @@ def read_audio(path: str | os.PathLike, sr: int | None = AUDIO_SR, *,
         warnings.warn(message, DatasetWarning, stacklevel=2)
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if sr is not None and int(file_sr) != int(sr):
-        import librosa
-
         wave = librosa.resample(wave, orig_sr=int(file_sr), target_sr=int(sr), res_type="soxr_hq")
         file_sr = int(sr)
     return np.ascontiguousarray(wave, dtype=np.float32), int(file_sr)
@@ -446,8 +445,6 @@ def read_arff(path: str | os.PathLike):
     >>> rel, list(df.columns)
     ('GOLDSTANDARD', ['Instance_name', 'frameTime', 'GoldStandard'])
     """
-    import pandas as pd
-
     path = Path(path)
 
     def bad(what: str) -> DatasetError:
@@ -532,8 +529,6 @@ def read_ratings(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
     >>> raters
     ['FM1', 'FM2', 'FM3', 'FF1', 'FF2', 'FF3']
     """
-    import pandas as pd
-
     path = Path(path)
     try:   # utf-8-sig: a byte-order mark, as Excel writes, is not part of the first column's name
         with open(path, encoding="utf-8-sig", errors="replace") as f:

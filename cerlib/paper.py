@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pandas as pd
+
 __all__ = ["tables", "parameters", "TABLE_COLUMNS"]
 
 TABLE_COLUMNS = ("table", "dataset", "setting", "loss", "model", "n_frames", "task", "ccc")
 
 
 def _read(name: str):
-    import pandas as pd
-
     with resources.files("cerlib").joinpath("paperdata", name).open("r") as handle:
         return pd.read_csv(handle)
 

@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 
 from .layouts import TASKS
 from .metrics import rolling_ccc
@@ -225,8 +226,6 @@ def plot_table_heatmap(summary, table: str, *, title: str | None = None):
     >>> len(fig.axes) >= 2
     True
     """
-    import seaborn as sns
-
     part = summary[summary["table"] == table].copy()
     if part.empty:
         raise ValueError(f"no results for Table {table}")

@@ -24,7 +24,19 @@ import os
 import threading
 from pathlib import Path
 
+import ipywidgets as w
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import torch
+from matplotlib.ticker import MaxNLocator
+
+from .data import load_corpus
+from .losses import ccc_loss, mse_loss, pcc_loss
+from .models import CERMTL
+from .paper import tables
+from .plots import plot_history, plot_traces
+from .training import History, evaluate, fit, predict, seed_everything
 
 __all__ = ["Explorer", "LossPlayground", "default_corpus_path", "paper_ccc"]
 
@@ -34,8 +46,6 @@ _RENDER_LOCK = threading.Lock()  # pyplot's figure registry is shared by all thr
 def _png(fig, dpi: int = 72) -> bytes:
     """Render a matplotlib figure to PNG bytes and close it (so no notebook
     backend ever shows it a second time)."""
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=dpi)
@@ -83,8 +93,6 @@ def paper_ccc(dataset: str, setting: str, loss: str, model: str, n_frames: int) 
     >>> paper_ccc("creativeit", "speech", "ccc", "CER-STL", 20)
     (None, {})
     """
-    from .paper import tables
-
     t = tables()
     t = t[(t.table != "VI") & (t.dataset == dataset) & (t.setting == setting) & (t.loss == loss)
           & (t.model == model) & (t.n_frames == n_frames)]
@@ -194,10 +202,6 @@ class Explorer:
                  modalities: str = "multimodal", mtl: bool = True, normalise: str = "global",
                  epochs: int = 5, lr: float = 1e-3, fold: int = 0, frames_per_epoch: int = 2048,
                  batch_size: int = 256, seed: int = 0, device=None, trace_frames: int = 256):
-        import ipywidgets as w
-
-        from .data import load_corpus
-
         if corpus is None:
             corpus = default_corpus_path()
         self.corpus = corpus if hasattr(corpus, "folds") else load_corpus(corpus)
@@ -358,9 +362,6 @@ class Explorer:
         self.controls["stop"].disabled = not busy
 
     def _run(self, cfg: dict) -> None:
-        from .models import CERMTL
-        from .training import evaluate, fit, predict, seed_everything
-
         fold, rec = self._fold(), self._trace_recording()
         tasks = tuple(self.corpus.tasks)
         groups = [tasks] if cfg["model"] == "CER-MTL" else [(t,) for t in tasks]
@@ -416,11 +417,6 @@ class Explorer:
 
     # ------------------------------------------------------------------ drawing
     def _draw_live(self, cfg, label, group, prediction) -> None:
-        from matplotlib.ticker import MaxNLocator
-
-        from .plots import plot_history
-        from .training import History
-
         history = History(tasks=tuple(group), loss=cfg["loss"], device="", epochs=list(self.live))
         history.best_epoch = max(self.live, key=lambda r: r.get("valid_mean_ccc", -np.inf))["epoch"]
         with _RENDER_LOCK:
@@ -433,8 +429,6 @@ class Explorer:
     def _draw_trace(self, live=None) -> None:
         """Figure 2 for the first test recording of the chosen fold: the
         reference, the run in progress and (with overlay) finished runs."""
-        from .plots import plot_traces
-
         rec = self._trace_recording()
         predictions: dict[str, np.ndarray] = {}
         if self.controls["overlay"].value or live is None:
@@ -454,8 +448,6 @@ class Explorer:
     def results(self):
         """The finished runs as a DataFrame: settings, test CCC per task and,
         where the paper has the cell, its number (``paper_<task>``)."""
-        import pandas as pd
-
         rows = []
         for run in self.runs:
             row = {k: run[k] for k in ("run", "dataset", "setting", "loss", "model", "n_frames", "stride",
@@ -507,8 +499,6 @@ class LossPlayground:
 
     def __init__(self, reference=None, *, scale: float = 1.0, offset: float = 0.0, lag: int = 0,
                  noise: float = 0.0, seed: int = 0):
-        import ipywidgets as w
-
         rng = np.random.default_rng(seed)
         if reference is None:
             walk = np.cumsum(rng.normal(size=512 + 60))
@@ -559,10 +549,6 @@ class LossPlayground:
 
     def update(self) -> dict:
         """Recompute the losses and gradients and redraw; returns :attr:`values`."""
-        import torch
-
-        from .losses import ccc_loss, mse_loss, pcc_loss
-
         c, values = self.controls, {}
         y, shifted = torch.as_tensor(self.reference), torch.as_tensor(self._shifted())
         noise = float(c["noise"].value) * torch.as_tensor(self._noise)
@@ -580,8 +566,6 @@ class LossPlayground:
         return values
 
     def _draw(self) -> None:
-        import matplotlib.pyplot as plt
-
         v = self.values
         rows = "".join(
             f"<tr><td>{label}</td><td>{v[name]:.3f}</td><td>{v[f'd{name}/dscale']:+.3f}</td>"

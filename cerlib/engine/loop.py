@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from .._util import progress_enabled
 from ..framing import Framing
@@ -120,8 +122,6 @@ class History:
     seconds: float = 0.0
 
     def to_frame(self):
-        import pandas as pd
-
         return pd.DataFrame(self.epochs)
 
     @property
@@ -457,8 +457,6 @@ def train_members(group, models, bank: Bank, valid=None, *, losses, alphas, task
 def _bar(progress, epochs: int, desc: str):
     if not progress_enabled(progress):
         return None
-    from tqdm.auto import tqdm
-
     return tqdm(total=epochs, desc=desc, unit="epoch",
                 bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]")
 

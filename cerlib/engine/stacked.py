@@ -15,6 +15,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..framing import gather_images
 from ..models import ACTIVATIONS, CERMTL
 from .kernels import conv1d_as_2d, relu_max_pool, stacked_gru
 
@@ -343,8 +344,6 @@ def forward_frames(model: nn.Module, padded: torch.Tensor, stride: int = 10, chu
     ...                     model(feature_images(x, 20, 10)), atol=1e-5))
     True
     """
-    from ..framing import gather_images
-
     group = build_group([model]).train(model.training)  # on the model's device
     padded = padded.to(next(model.parameters()).dtype)
     n, extra = model.n_frames, (model.n_frames - 1) * stride

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from ..paper import tables as paper_tables
@@ -248,8 +249,6 @@ def claims(results, *, value: str = "ccc", claim_list: Sequence[Claim] = CLAIMS,
     >>> claims(df).set_index("comparison").loc["CCC loss − PCC loss (Tables I, II)", ["units", "wins", "verdict"]].astype(str).tolist()
     ['10', '10', 'holds']
     """
-    import pandas as pd
-
     if results[value].isna().any():
         bad = results[results[value].isna()]["run_id"].iloc[0]
         raise ValueError(f"run {bad}: its {value} is NaN; a claim cannot silently lose a unit "

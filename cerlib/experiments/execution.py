@@ -22,10 +22,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import multiprocessing
 import os
 import sys
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+from tqdm.auto import tqdm
 
 from .._util import progress_enabled
 from .grid import Spec, merge_specs
@@ -75,16 +79,13 @@ class _InProcess:
 
 class _Pool:
     def __init__(self, workers: int):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         self.submit, self.as_completed = self.pool.submit, as_completed
 
 
 class _Dask:
     def __init__(self, client):
-        from distributed import as_completed
+        from distributed import as_completed  # an optional extra (cerlib[cluster]): imported where used
 
         self.client, self.as_completed = client, as_completed
 
@@ -93,7 +94,7 @@ class _Dask:
 
 
 def _dask_client(scheduler: str):
-    try:
+    try:  # an optional extra (cerlib[cluster]): imported where used, so that cerlib works without it
         from distributed import Client, LocalCluster
     except ImportError:
         raise ImportError("a Dask scheduler needs the 'distributed' package: pip install 'cerlib[cluster]'") from None
@@ -232,8 +233,6 @@ def run_grid(specs: Sequence[Spec], *, data=None, store=None, workers: int | Non
         todo = [s for s in specs if s.run_id not in stored]
         bar = None
         if progress_enabled(progress) and todo:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=len(todo), desc=f"runs ({len(specs) - len(todo)} stored)", unit="run")
         fresh = {}
         try:
@@ -284,8 +283,6 @@ def results_frame(records: Iterable[Mapping]):
     >>> results_frame([rec])[["table", "setting", "task", "ccc", "ccc_pp", "draw"]].values.tolist()
     [['II', 'multimodal', 'activation', 0.5, 0.6, 0], ['II', 'multimodal', 'valence', 0.2, 0.2, 0]]
     """
-    import pandas as pd
-
     rows = []
     for rec in records:
         spec = Spec(**{**rec["spec"], "tasks": tuple(rec["spec"]["tasks"]), "tables": tuple(rec["spec"]["tables"])})

@@ -23,13 +23,17 @@ import time
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pandas as pd
+import torch
 
 from .. import __version__
 from ..layouts import TASKS
 from ..paper import TABLE_COLUMNS
 from ..paper import parameters as paper_parameters
 from ..paper import tables as paper_tables
+from ..plots import plot_claims, plot_table_heatmap, plot_traces
+from ..training import predict
 from .claims import FUSION_MARGIN, LEVEL, MIN_UNITS, claims
 from .execution import load_results
 from .grid import LOSSES, TABLES
@@ -210,11 +214,9 @@ def write_report(results, out, *, command: str = "", seconds: float | None = Non
     >>> "Not converged" in (Path(out) / "claims.md").read_text()
     True
     """
+    # the figures are only saved: Agg needs no display (cerlib reproduce runs headless); pyplot is loaded,
+    # so this is plt.switch_backend("Agg"); force=False: carry on with the current backend if Agg fails
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from ..plots import plot_claims, plot_table_heatmap
-
     out = Path(out)
     synthetic = bool(results["synthetic"].astype(bool).any()) if "synthetic" in results else False
     source = "synthetic stubs" if synthetic else "the data given"
@@ -281,8 +283,6 @@ def write_report(results, out, *, command: str = "", seconds: float | None = Non
     if fig is not None:
         fig.savefig(out / "figure2.png", dpi=110)
         plt.close(fig)
-    import torch
-
     meta = {"command": command, "seconds": seconds, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
             "load_average": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
@@ -311,9 +311,6 @@ def figure2(store, results=None, *, data=None, dataset: str = "creativeit", draw
     >>> len(fig.axes) >= 2
     True
     """
-    from ..plots import plot_traces
-    from ..training import predict
-
     results = load_results(store) if results is None else results
     rows = results[(results["dataset"] == dataset) & (results["setting"] == "multimodal") &
                    (results["model"] == "CER-MTL") & (results["n_frames"] == 20) & (results["draw"] == draw) &

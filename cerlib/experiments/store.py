@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .._util import atomic_write
+from ..training import load_model
 from .grid import STORE_FORMAT
 
 __all__ = ["Store", "StoreLocked"]
@@ -190,8 +191,6 @@ class Store:
         Traceback (most recent call last):
         FileNotFoundError: ...: no stored checkpoint for run 'nothing'
         """
-        from ..training import load_model  # torch only when a model is asked for
-
         path = self.path(run_id, ".pt")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no stored checkpoint for run {run_id!r}")

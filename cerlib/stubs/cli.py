@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -73,8 +74,6 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
         key, value = item.split("=", 1)
         key, value = key.strip(), _parse_value(value)
         if key not in fields:
-            import difflib
-
             close = difflib.get_close_matches(key, fields, n=3)
             print(f"{p.prog}: error: --set {item}: no knob {key!r}"
                   + (f" (did you mean {', '.join(close)}?)" if close else "")

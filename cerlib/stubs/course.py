@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .._util import progress_enabled
+from ..cache import default_cache_dir
 from .knobs import SCALES, STUBS_VERSION, Knobs
 from .writers import make_stubs
 
@@ -30,8 +31,6 @@ def course_dir(seed: int = 0) -> Path:
     >>> course_dir().name
     'stubs-v4-course-seed0'
     """
-    from ..cache import default_cache_dir   # on use: the cache module loads the readers (formats)
-
     return default_cache_dir() / f"stubs-v{STUBS_VERSION}-course-seed{int(seed)}"
 
 

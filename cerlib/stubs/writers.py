@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import soundfile as sf
 
 from .._util import progress as _progress
 from ..layouts import CREATIVEIT, RECOLA
@@ -52,8 +53,6 @@ _END_SITES = {"Head": (0.0, 18.0, 0.0), "LeftForeArm": (27.0, 0.0, 0.0), "RightF
 
 
 def _write_wav(path: Path, wave: np.ndarray, sr: int, k: Knobs) -> None:
-    import soundfile as sf
-
     sf.write(str(path), np.clip(wave, -1.0, 1.0).astype(np.float32), sr, subtype=k.audio_subtype, format="WAV")
 
 
