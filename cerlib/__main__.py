@@ -12,12 +12,18 @@
 (CSV and PNG), or one CSV per recording of a corpus, into ``--out``, never into
 a dataset folder. A problem with the input ends in one line naming it (exit
 code 2); ``--debug`` shows the traceback.
+
+The CLI is a lazy boundary: each subcommand imports the library parts it needs
+when it runs, so that ``cerlib --help`` answers without importing torch.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from ._util import is_inside, whole_at_least
 
@@ -27,6 +33,7 @@ class UsageError(ValueError):
 
 
 def _info(args) -> int:
+    # the CLI's lazy boundary (see the module docstring)
     from .data import load_corpus
 
     corpus = load_corpus(args.data, fps=args.fps, progress=not args.quiet)
@@ -38,12 +45,14 @@ def _info(args) -> int:
 
 
 def _make_stubs(argv) -> int:
+    # the CLI's lazy boundary (see the module docstring)
     from .stubs import main_make_stubs
 
     return main_make_stubs(argv)
 
 
 def _build_model(kind: str, n_features: int, n_frames: int, tasks, reading: str):
+    # the CLI's lazy boundary (see the module docstring)
     from .models import CERMTL, PureCNN
 
     if kind == "pure-cnn":
@@ -54,6 +63,7 @@ def _build_model(kind: str, n_features: int, n_frames: int, tasks, reading: str)
 
 
 def _refuse_dataset(out: Path, data: str | None) -> None:
+    # the CLI's lazy boundary (see the module docstring)
     from .data import enclosing_dataset
 
     if data is not None and is_inside(out, data):
@@ -93,6 +103,7 @@ def _output_in(out: Path, name: str, suffix: str) -> Path:
 
 def _device(name: str | None):
     """--device checked before any work: a name torch knows, on hardware this machine has."""
+    # the CLI's lazy boundary (see the module docstring)
     from .training import pick_device
 
     try:
@@ -109,8 +120,6 @@ def _device(name: str | None):
 
 def _stub_description(folder: Path) -> dict:
     """What a model's training data was: the corpus and whether make_stubs wrote it (its stub_manifest.json)."""
-    import json
-
     try:
         info = json.loads((folder / "stub_manifest.json").read_text())
     except (OSError, ValueError):
@@ -121,6 +130,7 @@ def _stub_description(folder: Path) -> dict:
 
 
 def _train(args) -> int:
+    # the CLI's lazy boundary (see the module docstring)
     from .data import load_corpus
     from .training import evaluate, fit, save_model, seed_everything
 
@@ -165,8 +175,7 @@ def recording_from_files(audio, motion=None, *, fps: float, name: str | None = N
     >>> recording_from_files("tone.wav", fps=60.0).features["speech"].shape
     (60, 39)
     """
-    import numpy as np
-
+    # the CLI's lazy boundary (see the module docstring)
     from .data import CREATIVEIT_JOINTS, Recording, read_audio, read_bvh, resample_series
     from .features import SPEECH_FEATURE_NAMES, motion_feature_names, motion_features, speech_features
 
@@ -191,8 +200,6 @@ def recording_from_files(audio, motion=None, *, fps: float, name: str | None = N
 
 def _write_trace(path: Path, times, y_hat, tasks, note: str | None = None) -> None:
     """``time,<task>,...`` rows; a ``# note`` line first when there is one (pandas: ``comment="#"``)."""
-    import numpy as np
-
     header = "time," + ",".join(tasks)
     np.savetxt(path, np.column_stack([times, y_hat]), delimiter=",", fmt="%.6f",
                header=f"# {note}\n{header}" if note else header, comments="")
@@ -208,6 +215,7 @@ def _synthetic_note(model) -> str | None:
 
 
 def _predict(args) -> int:
+    # the CLI's lazy boundary (see the module docstring)
     from .training import load_model, predict
 
     if (args.audio is None) == (args.data is None):
@@ -218,6 +226,7 @@ def _predict(args) -> int:
     pre = model.preprocessing
     fps = args.fps or pre.fps or 60.0
     if args.data is not None:
+        # the CLI's lazy boundary (see the module docstring)
         from .data import load_corpus
 
         corpus = load_corpus(args.data, fps=fps, progress=not args.quiet)
@@ -240,6 +249,7 @@ def _predict(args) -> int:
     csv = out / f"{recording.name}.csv"
     note = _synthetic_note(model)
     _write_trace(csv, recording.times, y_hat, model.tasks, note)
+    # the CLI's lazy boundary; the backend is chosen before pyplot loads (the PNG is only saved)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -257,6 +267,7 @@ def _predict(args) -> int:
 
 
 def _reproduce(argv) -> int:
+    # the CLI's lazy boundary (see the module docstring)
     from .experiments import main_reproduce
 
     return main_reproduce(argv)
@@ -362,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in _PATHS:   # "~" in --out=~/x or a quoted path is not expanded by the shell
         if isinstance(getattr(args, name, None), str):
             setattr(args, name, str(Path(getattr(args, name)).expanduser()))
+    # the CLI's lazy boundary (see the module docstring)
     from .data import DatasetError
     from .training import CheckpointError
 
