@@ -6,7 +6,8 @@ documented in its own module.
 
 Modules, in the order data flows through them::
 
-    _util       progress bars shared by every module
+    _util       progress bars and small helpers shared by every module
+    paper       the paper's reported numbers (Tables I-VI), shipped as data
     normaliser  z-scores with training statistics (re-exported by features)
     features    speech (MFCC-39), body motion (Euler + deltas); pure array functions
     formats     file readers: wav, BVH, ARFF, ratings CSV
@@ -27,9 +28,10 @@ Modules, in the order data flows through them::
                 training loop (notebook 09)
     training    fit / predict / evaluate (and re-exports device and modelfile's names)
     grouped     fit_group: many models in one pass, the engine's loop as fit's
-    experiments the paper's grid, resumable store, executors, claims
-    plots       figures used by the notebooks (never trains anything)
+    plots       figures used by the notebooks and the report (never trains anything)
+    experiments the paper's grid, resumable store, executors, claims, the reproduce report
     widgets     the live explorer and the loss playground
+    __main__    the ``cerlib`` command; each subcommand imports what it needs when it runs
 """
 from __future__ import annotations
 
