@@ -26,12 +26,13 @@ import tempfile
 from pathlib import Path
 
 from .cache import default_cache_dir
+from .layouts import LAYOUTS
 from .stubs import SCALES, STUBS_VERSION, Knobs, data_root, make_stubs
 
 __all__ = ["EXAMPLES", "example_data", "data_folder", "measured"]
 
 #: The example corpora, by name: CreativeIT and RECOLA in their layouts.
-EXAMPLES = ("creativeit", "recola")
+EXAMPLES = tuple(layout.name for layout in LAYOUTS)
 
 #: The seed of the committed instance in ``data_stubs/``.
 SEED = 0
