@@ -174,8 +174,8 @@ class Bvh:
         Channel names per joint, e.g. ``["Zrotation", "Xrotation", "Yrotation"]``.
     frame_time : float
         Seconds per frame (1/60 for CreativeIT).
-    motion : np.ndarray, float64, shape (n_frames, n_channels)
-        All channels, in file order.
+    motion : np.ndarray, float64, shape (T, C)
+        All channels, in file order: T frames (``n_frames``), C channels.
     path : pathlib.Path or None
 
     Examples
