@@ -118,10 +118,12 @@ def test_regroup_keeps_each_members_weights_and_adam_state():
     assert torch.equal(new_opt.state[smaller.w_ih]["exp_avg"], exp_avg[[0, 2]])
 
 
-def test_a_training_step_makes_no_tensor_from_host_data():
-    """No host-device copy inside a step: tensors made from host data (NumPy, lists) are counted
-    below autograd; an epoch of 8 steps makes no more of them than an epoch of 4 (catches, e.g., an
-    index array copied to the device in every gather, or task weights in every loss)."""
+def test_a_training_step_makes_no_tensor_from_host_data_and_reads_none_back():
+    """No host-device copy or synchronisation inside a step: tensors made from host data (NumPy,
+    lists) and values read back to Python (``bool(t)``, ``t.item()``: a wait for the device on a GPU)
+    are counted below autograd; an epoch of 8 steps makes no more of either than an epoch of 4
+    (catches, e.g., an index array copied to the device in every gather, task weights in every loss,
+    or a NaN check of the targets in every loss)."""
     from cerlib import fit
     from cerlib.training import Example
 
@@ -132,8 +134,9 @@ def test_a_training_step_makes_no_tensor_from_host_data():
         with AtenCalls() as count:
             fit(CERMTL(n_features=6), data, epochs=1, frames_per_epoch=64 * steps, batch_size=64, alpha=[0.5, 0.3, 0.2],
                 progress=False, device="cpu")
-        made[steps] = count.counts["lift_fresh"]
+        made[steps] = count.counts["lift_fresh"], count.counts["_local_scalar_dense"]
     assert made[8] == made[4], made
+    assert made[8][1] < 8, made   # the epoch's own reads (the early-stopping score, the history), not one per step
 
 
 def test_multitask_loss_uses_a_weight_tensor_on_the_device_as_it_is():

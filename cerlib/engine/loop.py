@@ -24,6 +24,7 @@ alone or in a group: the level a PCC model predicts is arbitrary anyway.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from tqdm.auto import tqdm
 
 from .._util import progress_enabled
 from ..framing import Framing
-from ..losses import LOSSES, get_loss, multitask_loss, pcc_loss
+from ..losses import LOSSES, ccc_loss, get_loss, multitask_loss, pcc_loss
 from ..metrics import mean_ccc
 
 __all__ = ["Bank", "History", "EarlyStopping", "score_predictions", "stacked_adam", "regroup", "train_members"]
@@ -266,6 +267,8 @@ class _Objective:
             entry["w"].append(weights[i])
             entry["member"] += [j] * n
         for e in by_loss.values():
+            if e["fn"] is ccc_loss:  # the labels were checked once, before the first step: no read-back per step
+                e["fn"] = functools.partial(ccc_loss, check_target=False)
             member = torch.as_tensor(e["member"], device=device)
             e["out"] = torch.as_tensor(e["out"], device=device)
             e["target"] = torch.as_tensor(e["target"], device=device)
