@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import seaborn as sns
 
@@ -50,6 +51,8 @@ def plot_history(history, *, title: str | None = None):
             right.annotate("best", (history.best_epoch, right.get_ylim()[1]), ha="left", va="top", fontsize=8)
     right.set(xlabel="epoch", ylabel="CCC", title="validation CCC")
     right.legend(fontsize=8)
+    for ax in (left, right):      # epochs are whole numbers: no tick at 1.5 on a short run
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
     return fig

@@ -29,9 +29,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.ticker import MaxNLocator
 
 from .data import load_corpus
+from .examples import data_folder
 from .losses import ccc_loss, mse_loss, pcc_loss
 from .models import CERMTL
 from .paper import tables
@@ -56,16 +56,15 @@ def _png(fig, dpi: int = 72) -> bytes:
 
 def default_corpus_path() -> Path:
     """Where :class:`Explorer` looks when given no corpus: ``$CERLIB_DATA/creativeit``
-    if that variable is set, else the checkout's ``data_stubs/creativeit``.
+    if that variable is set, else the example corpus (:func:`cerlib.example_data`),
+    found wherever cerlib is installed.
 
     Examples
     --------
     >>> default_corpus_path().name
     'creativeit'
     """
-    root = os.environ.get("CERLIB_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parent.parent / "data_stubs"
-    return base / "creativeit"
+    return data_folder(os.environ.get("CERLIB_DATA")) / "creativeit"
 
 
 def paper_ccc(dataset: str, setting: str, loss: str, model: str, n_frames: int) -> tuple[str | None, dict]:
@@ -421,8 +420,6 @@ class Explorer:
         history.best_epoch = max(self.live, key=lambda r: r.get("valid_mean_ccc", -np.inf))["epoch"]
         with _RENDER_LOCK:
             fig = plot_history(history, title=f"{label}: epoch {len(self.live)}")
-            for ax in fig.axes:                  # epochs are whole numbers: no 1.5 between epochs 1 and 2
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             self.curve.value = _png(fig)
         self._draw_trace(live=(f"now: {cfg['loss']}", prediction))
 

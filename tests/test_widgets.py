@@ -236,3 +236,17 @@ def test_the_checked_ranges_are_the_sliders_ranges(creativeit):
         assert c[name].value == EXPLORER_RANGES[name][1]
     assert (10.0 ** c["lr"].min, 10.0 ** c["lr"].max) == pytest.approx(EXPLORER_RANGES["lr"])
     assert c["lr"].value == pytest.approx(1e-2)
+
+
+def test_the_explorer_finds_its_default_corpus_wherever_cerlib_is_installed(monkeypatch, tmp_path):
+    """Not a path built from the checkout: the example corpus, or $CERLIB_DATA as the notebooks read it."""
+    from cerlib import examples
+    from cerlib.widgets import default_corpus_path
+
+    monkeypatch.delenv("CERLIB_DATA", raising=False)
+    assert default_corpus_path() == examples.example_data("creativeit")
+    # an installed cerlib (no checkout beside it) finds the examples in its cache, and so must the explorer
+    monkeypatch.setattr(examples, "example_data", lambda name="creativeit": tmp_path / "cache" / name)
+    assert default_corpus_path() == tmp_path / "cache" / "creativeit"
+    monkeypatch.setenv("CERLIB_DATA", "/data/cer")
+    assert default_corpus_path() == Path("/data/cer/creativeit")
