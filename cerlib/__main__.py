@@ -176,18 +176,14 @@ def recording_from_files(audio, motion=None, *, fps: float, name: str | None = N
     (60, 39)
     """
     # the CLI's lazy boundary (see the module docstring)
-    from .data import CREATIVEIT_JOINTS, Recording, read_audio, read_bvh, resample_series
+    from .data import CREATIVEIT_JOINTS, Recording, read_audio, read_bvh
     from .features import SPEECH_FEATURE_NAMES, motion_feature_names, motion_features, speech_features
 
     wave, sr = read_audio(audio)
     features = {"speech": speech_features(wave, sr, fps)}
     names = {"speech": tuple(SPEECH_FEATURE_NAMES)}
     if motion is not None:
-        bvh = read_bvh(motion)
-        angles = bvh.angles(CREATIVEIT_JOINTS)
-        bvh_fps = 1.0 / bvh.frame_time
-        if abs(bvh_fps - fps) > 1e-3:
-            angles = resample_series(np.arange(bvh.n_frames) / bvh_fps, angles, fps, period=360.0)
+        angles = read_bvh(motion).angles_at(CREATIVEIT_JOINTS, fps)
         n = min(len(angles), len(features["speech"]))
         features = {"speech": features["speech"][:n], "motion": motion_features(angles[:n])}
         names["motion"] = tuple(motion_feature_names(CREATIVEIT_JOINTS))

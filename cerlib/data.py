@@ -207,21 +207,11 @@ def _compute_recording(spec: RecordingSpec, layout: Layout, fps: float, sr: int,
         path = spec.primary["motion"]
         try:
             bvh = read_bvh(path)
-            angles = bvh.angles(joints)
+            motion_angles = bvh.angles_at(joints, fps)
         except DatasetError as err:
             raise DatasetError(f"recording {spec.name!r}: {err}\n{expected}") from None
-        # 'Frame Time: 0.0166667' means 60 fps: snap rates written with a few digits.
-        bvh_fps = 1.0 / bvh.frame_time
-        if abs(bvh_fps - round(bvh_fps)) < 1e-4 * bvh_fps:
-            bvh_fps = float(round(bvh_fps))
-        coverage["motion"] = bvh.n_frames / bvh_fps
-        periods.append(1.0 / bvh_fps)
-        if bvh_fps == fps:
-            motion_angles = angles
-        else:
-            times = np.arange(bvh.n_frames) / bvh_fps
-            motion_angles = resample_series(times, angles, fps, frames_within(coverage["motion"], fps),
-                                            period=360.0)
+        coverage["motion"] = bvh.duration_s
+        periods.append(1.0 / bvh.fps)
         frames["motion"] = motion_angles.shape[0]
         other["motion"] = motion_angles
     if "face" in spec.primary:

@@ -200,7 +200,35 @@ class Bvh:
 
     @property
     def fps(self) -> float:
-        return 1.0 / self.frame_time
+        """Frames per second, ``1 / frame_time``; a rate written with a few digits
+        (``Frame Time: 0.0166667``) is the whole number it means (60.0)."""
+        fps = 1.0 / self.frame_time
+        return float(round(fps)) if abs(fps - round(fps)) < 1e-4 * fps else fps
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds the motion covers, ``n_frames / fps``."""
+        return self.n_frames / self.fps
+
+    def angles_at(self, joints, fps: float) -> np.ndarray:
+        """The joints' Euler angles at ``fps`` frames per second, shape (T, 3 J).
+
+        As stored when the file has that rate; otherwise resampled over the
+        file's duration (:func:`frames_within` frames), each angle unwrapped
+        first so that 179 to -179 degrees passes through 180, not through 0.
+
+        Examples
+        --------
+        >>> from cerlib import example_data
+        >>> bvh = read_bvh(example_data("creativeit") / "mocap/s1_i01_A01.bvh")
+        >>> bvh.angles_at(["Head"], 60.0).shape, bvh.angles_at(["Head"], 25.0).shape   # 20 s of motion
+        ((1200, 3), (500, 3))
+        """
+        angles = self.angles(joints)
+        if self.fps == fps:
+            return angles
+        return resample_series(np.arange(self.n_frames) / self.fps, angles, fps,
+                               frames_within(self.duration_s, fps), period=360.0)
 
     def column(self, joint: str, channel: str) -> int:
         """Column of ``motion`` holding ``channel`` of ``joint``.

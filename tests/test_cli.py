@@ -237,3 +237,18 @@ def test_predict_outside_the_corpus_says_a_stub_model_was_trained_on_synthetic_d
     assert main(["predict", str(wav), "--model", str(real_model), "--out", str(tmp_path / "r"), "--quiet"]) == 0
     assert (tmp_path / "r" / "me.csv").read_text().startswith("time,activation,valence\n")
     assert "synthetic" not in titles[1]
+
+
+@pytest.mark.parametrize("fps", [60.0, 25.0])
+def test_a_new_recording_is_read_as_the_corpus_reads_it(fps):
+    """One path from files to features: `cerlib predict AUDIO --motion BVH` and load_corpus give the same
+    frames (catches a second BVH resampling with its own tolerance or frame count)."""
+    from cerlib import load_corpus
+    from cerlib.__main__ import recording_from_files
+
+    rec = load_corpus(CREATIVEIT, fps=fps, progress=False)[0]
+    new = recording_from_files(rec.sources["audio"], rec.sources["motion"], fps=fps)
+    n = rec.n_frames
+    assert new.n_frames >= n
+    for m in ("speech", "motion"):
+        np.testing.assert_array_equal(new.features[m][:n], rec.features[m], err_msg=m)
