@@ -51,17 +51,6 @@ def _make_stubs(argv) -> int:
     return main_make_stubs(argv)
 
 
-def _build_model(kind: str, n_features: int, n_frames: int, tasks, reading: str):
-    # the CLI's lazy boundary (see the module docstring)
-    from .models import CERMTL, PureCNN
-
-    if kind == "pure-cnn":
-        return PureCNN(n_features=n_features, n_frames=n_frames, tasks=tasks)
-    options = {"literal": dict(gru_over="time", batch_norm=False),
-               "table-v": dict(gru_over="filters", batch_norm=True)}[reading]
-    return CERMTL(n_features=n_features, n_frames=n_frames, tasks=tasks, **options)
-
-
 def _refuse_dataset(out: Path, data: str | None) -> None:
     # the CLI's lazy boundary (see the module docstring)
     from .data import enclosing_dataset
@@ -132,6 +121,7 @@ def _stub_description(folder: Path) -> dict:
 def _train(args) -> int:
     # the CLI's lazy boundary (see the module docstring)
     from .data import load_corpus
+    from .models import build_model
     from .training import evaluate, fit, save_model, seed_everything
 
     out = _output_file(args.out, args.data) if args.out else None
@@ -145,7 +135,7 @@ def _train(args) -> int:
     n_features = fold.train[0].inputs(modalities).shape[1]
     tasks = [args.task] if args.model == "cer-stl" else corpus.tasks
     seed_everything(args.seed)
-    model = _build_model(args.model, n_features, args.n_frames, tasks, args.reading)
+    model = build_model(args.model, reading=args.reading, n_features=n_features, n_frames=args.n_frames, tasks=tasks)
     history = fit(model, fold.train, fold.valid, modalities=modalities, loss=args.loss, epochs=args.epochs,
                   batch_size=args.batch_size, lr=args.lr, patience=args.patience, stride=args.stride,
                   normalise=args.normalise, device=args.device, seed=args.seed, progress=not args.quiet)

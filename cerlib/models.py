@@ -48,7 +48,8 @@ from torch import nn
 from ._util import whole_number
 from .layouts import CREATIVEIT
 
-__all__ = ["CERMTL", "PureCNN", "parameter_count", "layer_table", "DEFAULT_TASKS", "ACTIVATIONS"]
+__all__ = ["CERMTL", "PureCNN", "build_model", "parameter_count", "layer_table", "DEFAULT_TASKS", "ACTIVATIONS",
+           "READINGS"]
 
 #: CreativeIT's three tasks (the paper's main corpus).
 DEFAULT_TASKS = CREATIVEIT.tasks
@@ -244,6 +245,47 @@ def _check_input(model: nn.Module, x: torch.Tensor) -> None:
             f"{type(model).__name__} expects feature images of shape (B, {model.n_features}, "
             f"{model.n_frames}) (batch, features P, frames N), got {tuple(x.shape)}"
         )
+
+
+#: The two readings of the paper's layer sizes (notebook 04): its literal text (6,235 parameters) and
+#: the reconstruction that gives Table V's 5,615 (a GRU over the 25 filters, plus a batch norm).
+READINGS = {"literal": dict(gru_over="time", batch_norm=False), "table-v": dict(gru_over="filters", batch_norm=True)}
+
+
+def build_model(model: str = "cer-mtl", *, reading: str = "literal", n_features: int = 63, n_frames: int = 20,
+                tasks: Sequence[str] = DEFAULT_TASKS) -> nn.Module:
+    """A network by the names the grid and the command line use.
+
+    Parameters
+    ----------
+    model : {"cer-mtl", "cer-stl", "pure-cnn"}
+        CER-MTL and CER-STL are both :class:`CERMTL` (CER-STL: give one task);
+        "pure-cnn" is :class:`PureCNN`, the Table V baseline.
+    reading : {"literal", "table-v"}
+        CER-MTL's layer reading (:data:`READINGS`); ignored by the Pure CNN.
+    n_features, n_frames, tasks
+        As for :class:`CERMTL`.
+
+    Returns
+    -------
+    torch.nn.Module, untrained (seed it first with :func:`cerlib.device.seed_everything`).
+
+    Examples
+    --------
+    >>> parameter_count(build_model()), parameter_count(build_model(reading="table-v"))
+    (6235, 5615)
+    >>> build_model("cer-stl", tasks=["valence"]).tasks, type(build_model("pure-cnn")).__name__
+    (('valence',), 'PureCNN')
+    """
+    if model not in ("cer-mtl", "cer-stl", "pure-cnn"):
+        raise ValueError(f"model must be 'cer-mtl', 'cer-stl' or 'pure-cnn', got {model!r}")
+    if reading not in READINGS:
+        raise ValueError(f"reading must be one of {sorted(READINGS)}, got {reading!r}")
+    if model == "cer-stl" and len(tasks) != 1:
+        raise ValueError(f"CER-STL is one network per task: give one task, got {list(tasks)}")
+    if model == "pure-cnn":
+        return PureCNN(n_features=n_features, n_frames=n_frames, tasks=tasks)
+    return CERMTL(n_features=n_features, n_frames=n_frames, tasks=tasks, **READINGS[reading])
 
 
 def parameter_count(model: nn.Module) -> int:

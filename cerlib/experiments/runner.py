@@ -26,7 +26,8 @@ from .. import __version__
 from ..data import load_corpus
 from ..grouped import fit_group
 from ..metrics import ccc
-from ..models import CERMTL, PureCNN, parameter_count
+from .. import models
+from ..models import parameter_count
 from ..training import fit, predict, save_model, seed_everything
 from .grid import STORE_FORMAT, Spec
 from .postprocess import fit_postprocess
@@ -63,12 +64,8 @@ def build_model(spec: Spec, n_features: int):
     >>> build_model(Spec("recola", 0, n_frames=40), n_features=50).n_frames
     40
     """
-    tasks = spec.task_names
-    if spec.model == "pure-cnn":
-        return PureCNN(n_features=n_features, n_frames=spec.n_frames, tasks=tasks)
-    options = {"literal": dict(gru_over="time", batch_norm=False),
-               "table-v": dict(gru_over="filters", batch_norm=True)}[spec.reading]
-    return CERMTL(n_features=n_features, n_frames=spec.n_frames, tasks=tasks, **options)
+    return models.build_model(spec.model, reading=spec.reading, n_features=n_features, n_frames=spec.n_frames,
+                              tasks=spec.task_names)
 
 
 def load_fold(spec: Spec, folder: str):
