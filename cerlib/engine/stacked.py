@@ -222,8 +222,7 @@ class StackedGroup(nn.Module):
 
     def _heads(self, y: torch.Tensor) -> torch.Tensor:
         s = self.sizes
-        M, F, L, pool = s["M"], s["F"], s["L"], s["pool"]
-        B = y.shape[0]
+        M, F, pool = s["M"], s["F"], s["pool"]
         if self.batch_norm:  # per channel, so each member's own statistics
             if self.training:
                 self.bn_batches += 1
