@@ -289,6 +289,7 @@ def layout_of(path: str | os.PathLike) -> Layout:
     if not path.is_dir():
         raise DatasetError(f"dataset folder {path} does not exist\n{_all_listings()}")
     # RECOLA first: its folder is recognised by one fixed name, CreativeIT's by its index or mocap/
+    # (a new layout goes into this order too, before any layout whose loose check it could pass)
     for layout in (RECOLA, CREATIVEIT):
         if layout.recognises(path):
             return layout
