@@ -359,13 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in _PATHS:   # "~" in --out=~/x or a quoted path is not expanded by the shell
         if isinstance(getattr(args, name, None), str):
             setattr(args, name, str(Path(getattr(args, name)).expanduser()))
-    # the CLI's lazy boundary (see the module docstring)
-    from .data import DatasetError
-    from .training import CheckpointError
-
     try:
         return args.run(args)
-    except (UsageError, DatasetError, CheckpointError, ValueError, FileNotFoundError) as err:
+    except (UsageError, ValueError, FileNotFoundError) as err:  # DatasetError, CheckpointError: ValueErrors
         if args.debug:
             raise
         print(f"cerlib {args.command}: error: {_one_line(err)}", file=sys.stderr)

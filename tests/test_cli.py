@@ -252,3 +252,14 @@ def test_a_new_recording_is_read_as_the_corpus_reads_it(fps):
     assert new.n_frames >= n
     for m in ("speech", "motion"):
         np.testing.assert_array_equal(new.features[m][:n], rec.features[m], err_msg=m)
+
+
+def test_info_and_its_errors_need_no_torch():
+    """`cerlib info` reads a corpus only: it loads no torch (a second and a half saved), and a bad folder is
+    still one line naming it, exit status 2."""
+    code = ("import sys; from cerlib.__main__ import main; "
+            f"ok = main(['info', {str(RECOLA)!r}, '--quiet']); bad = main(['info', '/nonexistent/corpus', '--quiet']); "
+            "print(ok, bad, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "0 2 False", out.stdout[-500:]
+    assert "cerlib info: error: dataset folder /nonexistent/corpus does not exist" in out.stderr
