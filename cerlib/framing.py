@@ -244,14 +244,12 @@ def gather_images(padded, rows, n_frames: int = 20, stride: int = 10, *, contigu
     >>> bool((gather_images(p, np.array([3]), 4, 2) == feature_images(x, 4, 2)[3]).all())
     True
     """
-    offsets = frame_offsets(n_frames, stride)
-    steps = offsets - offsets[0]  # rows of the padded bank, from column 0
-    if _is_torch(padded):
+    if _is_torch(padded):  # the steps are built (and the framing checked) once per framing and device
         idx = rows[:, None] + _steps_on(n_frames, stride, rows.device)
         # index_select on flat rows: several times faster than advanced indexing on the CPU
         flat = padded.index_select(0, idx.reshape(-1)).view(len(rows), n_frames, padded.shape[1])
         return flat.transpose(1, 2).contiguous() if contiguous else flat.transpose(1, 2)
-    idx = np.asarray(rows)[:, None] + steps
+    idx = np.asarray(rows)[:, None] + _row_steps(n_frames, stride)
     batch = np.asarray(padded)[idx].transpose(0, 2, 1)
     return np.ascontiguousarray(batch) if contiguous else batch
 
@@ -269,9 +267,14 @@ def _steps_on(n_frames: int, stride: int, device):
 
     key = (int(n_frames), int(stride), str(device))
     if key not in _STEPS:
-        offsets = frame_offsets(n_frames, stride)
-        _STEPS[key] = torch.as_tensor(offsets - offsets[0], device=device)
+        _STEPS[key] = torch.as_tensor(_row_steps(n_frames, stride), device=device)
     return _STEPS[key]
+
+
+def _row_steps(n_frames: int, stride: int) -> np.ndarray:
+    """Rows of a padded bank that an image's N columns read, from its column 0: ``k * stride``, k = 0..N-1."""
+    offsets = frame_offsets(n_frames, stride)
+    return offsets - offsets[0]
 
 
 def _is_torch(x) -> bool:
