@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-__all__ = ["progress_enabled", "progress", "atomic_write", "is_inside", "whole_at_least"]
+__all__ = ["progress_enabled", "progress", "atomic_write", "is_inside", "whole_number", "whole_at_least"]
 
 
 def progress_enabled(progress: bool | None = None) -> bool:

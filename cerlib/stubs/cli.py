@@ -56,7 +56,8 @@ def main_make_stubs(argv: Sequence[str] | None = None) -> int:
                                 description="Write the synthetic CreativeIT / RECOLA corpora.")
     p.add_argument("out", nargs="?", help="output folder (default: data_stubs; with --scale course, the "
                                           "course folder in the cache, see cerlib.stubs.course_dir)")
-    p.add_argument("--which", nargs="+", default=[layout.name for layout in LAYOUTS], choices=[layout.name for layout in LAYOUTS])
+    names = [layout.name for layout in LAYOUTS]
+    p.add_argument("--which", nargs="+", default=names, choices=names)
     p.add_argument("--scale", default="small", choices=sorted(SCALES),
                    help="small: the committed instance; course: 60-s recordings, CreativeIT's 40 and RECOLA's "
                         "18, for the notebooks' larger runs; creativeit: the paper's sizes (default: small)")
